@@ -1,0 +1,53 @@
+// swift-tools-version:5.10
+// alexnet-mp: AlexNet (Krizhevsky, Sutskever, Hinton 2012) trained on CPUs, one MPI rank per "GPU".
+// Dependencies point one way: C edges -> Core -> Layers -> Parallel -> Training -> CLI; Data depends on Core only.
+import PackageDescription
+
+let release: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+
+let package = Package(
+    name: "alexnet-mp",
+    products: [
+        .executable(name: "alexnet-mp", targets: ["alexnet-mp"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // MARK: C at the edges (system libraries found through pkg-config)
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
+                       providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
+
+        // MARK: The library layers
+        .target(name: "AlexNetCore", dependencies: ["CBLAS", "CZlib"], swiftSettings: release),
+        .target(name: "AlexNetLayers", dependencies: ["AlexNetCore"], swiftSettings: release),
+        .target(name: "AlexNetParallel", dependencies: ["AlexNetCore", "AlexNetLayers", "CMPI"], swiftSettings: release),
+        .target(name: "AlexNetData", dependencies: ["AlexNetCore"], swiftSettings: release),
+        .target(name: "AlexNetTraining",
+                dependencies: ["AlexNetCore", "AlexNetLayers", "AlexNetParallel", "AlexNetData",
+                               .product(name: "Yams", package: "Yams"),
+                               .product(name: "Logging", package: "swift-log")],
+                swiftSettings: release),
+
+        // MARK: The command tree
+        .executableTarget(name: "alexnet-mp",
+                          dependencies: ["AlexNetTraining",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                                         .product(name: "Logging", package: "swift-log")],
+                          swiftSettings: release),
+
+        // MARK: Tests
+        .target(name: "_TestSupport", dependencies: ["AlexNetCore"], path: "Tests/_TestSupport"),
+        .testTarget(name: "AlexNetCoreTests", dependencies: ["AlexNetCore", "_TestSupport"]),
+        .testTarget(name: "AlexNetLayersTests", dependencies: ["AlexNetLayers", "_TestSupport"]),
+        .testTarget(name: "AlexNetDataTests", dependencies: ["AlexNetData", "_TestSupport"]),
+        .testTarget(name: "AlexNetTrainingTests", dependencies: ["AlexNetTraining", "_TestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["_TestSupport"]),
+    ]
+)
