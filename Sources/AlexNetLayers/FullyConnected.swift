@@ -1,0 +1,60 @@
+import AlexNetCore
+
+/// One group's share of a fully connected layer.
+///
+/// - input  `x`: `[F_in][N]` — every group's features, gathered in group order. When the layer
+///   follows a convolution, `flatten` first turns the gathered `[C][N][H·W]` maps into
+///   `[C·H·W][N]`, feature `c·H·W + h·W + w`: PyTorch's `flatten` order of an NCHW tensor.
+/// - weight `w`: `[F_out][F_in]`, bias `b`: `[F_out]`; output `y`: `[F_out][N]`.
+/// Forward: `y = w·x + b`.
+public final class FullyConnected {
+    public let inFeatures: Int, outFeatures: Int, batch: Int
+    public let weight: Parameter
+    public let bias: Parameter
+
+    public init(name: String, inFeatures: Int, outFeatures: Int, batch: Int) {
+        self.inFeatures = inFeatures; self.outFeatures = outFeatures; self.batch = batch
+        weight = Parameter(name + ".weight", [outFeatures, inFeatures], decays: true)
+        bias = Parameter(name + ".bias", [outFeatures], decays: false)
+    }
+
+    public func forward(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+        let N = batch
+        for f in 0..<outFeatures { (y + f * N).update(repeating: bias.value[f], count: N) }
+        gemm(m: outFeatures, n: N, k: inFeatures, a: weight.value.data, b: x, beta: 1, c: y)
+    }
+
+    /// Writes `weight.grad`, `bias.grad` and, when given, `dx` (`[F_in][N]`, overwritten).
+    public func backward(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?) {
+        let N = batch
+        for f in 0..<outFeatures {
+            let row = dy + f * N
+            var s: Float = 0
+            for n in 0..<N { s += row[n] }
+            bias.grad[f] = s
+        }
+        gemm(transB: true, m: outFeatures, n: inFeatures, k: N, a: dy, b: x, c: weight.grad.data)
+        if let dx { gemm(transA: true, m: inFeatures, n: N, k: outFeatures, a: weight.value.data, b: dy, c: dx) }
+    }
+}
+
+/// `[C][N][P]` maps → `[C·P][N]` features (P = H·W), and back for the gradient.
+public enum Flatten {
+    public static func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, channels: Int, batch: Int, plane: Int) {
+        for c in 0..<channels {
+            let src = x + c * batch * plane, dst = y + c * plane * batch
+            for n in 0..<batch {
+                for p in 0..<plane { dst[p * batch + n] = src[n * plane + p] }
+            }
+        }
+    }
+
+    public static func backward(_ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, channels: Int, batch: Int, plane: Int) {
+        for c in 0..<channels {
+            let src = dy + c * plane * batch, dst = dx + c * batch * plane
+            for n in 0..<batch {
+                for p in 0..<plane { dst[n * plane + p] = src[p * batch + n] }
+            }
+        }
+    }
+}

@@ -1,0 +1,65 @@
+import AlexNetCore
+import AlexNetLayers
+
+/// The crossing between devices in front of a layer that reads every group (conv3, fc6–fc8).
+///
+/// Forward: each group's previous stage has written its output straight into `gathered` at its
+/// slice (`slice` floats per group, group order); one in-place all-gather fills in the other
+/// ranks' slices. A fully connected layer after maps reads `flat`, the gathered maps flattened.
+///
+/// Backward: each local group's consumer writes its gradient with respect to the *whole*
+/// gathered input into its own `dxLocal`; those are summed over the local groups in group
+/// order, then summed over the ranks by a reduce-scatter that leaves each rank its groups'
+/// slices in `dGathered`. With two groups both placements add the same two numbers, so the
+/// result is bit-for-bit the same on 1 rank and on 2.
+final class Exchange {
+    let layer: Int
+    let slice: Int
+    let groups: Int
+    let gathered: Tensor, dGathered: Tensor
+    let flat: Tensor?
+    /// The summed gradient turned back from `[C·P][N]` into maps, when `flat` is used.
+    let dxMaps: Tensor?
+    let dxLocal: [Tensor]
+    /// Map geometry for flattening: channels of all groups, batch, positions per map.
+    let channels: Int, batch: Int, plane: Int
+
+    init(plan: LayerPlan, previous: LayerPlan, groups: Int, localGroups: Int, batch N: Int) {
+        layer = plan.index
+        self.groups = groups
+        slice = previous.outputPerImage * N
+        channels = previous.outChannels * groups
+        batch = N
+        plane = previous.pooledHeight * previous.pooledWidth
+        let name = "\(plan.spec.name).exchange"
+        gathered = Tensor(name + ".gathered", [groups * slice])
+        dGathered = Tensor(name + ".dgathered", [groups * slice])
+        let flatten = !plan.isConv && plane > 1
+        flat = flatten ? Tensor(name + ".flat", [groups * slice]) : nil
+        dxMaps = flatten ? Tensor(name + ".dxmaps", [groups * slice]) : nil
+        let size = groups * slice
+        dxLocal = (0..<localGroups).map { Tensor(name + ".dx\($0)", [size]) }
+    }
+
+    /// What the consumer stages read.
+    var input: UnsafePointer<Float> { UnsafePointer((flat ?? gathered).data) }
+
+    func forward(_ comm: Communicator, localGroups: Int) throws {
+        try comm.allgatherInPlace(gathered.data, countPerRank: slice * localGroups)
+        if let flat { Flatten.forward(gathered.data, flat.data, channels: channels, batch: batch, plane: plane) }
+    }
+
+    func backward(_ comm: Communicator, localGroups: Int) throws {
+        let sum = dxLocal[0]
+        for t in dxLocal.dropFirst() {
+            for i in 0..<sum.count { sum[i] += t[i] }
+        }
+        var send = UnsafePointer(sum.data)
+        if let dxMaps {
+            Flatten.backward(sum.data, dxMaps.data, channels: channels, batch: batch, plane: plane)
+            send = UnsafePointer(dxMaps.data)
+        }
+        try comm.reduceScatterSum(send: send, recv: dGathered.data + comm.rank * slice * localGroups,
+                                  countPerRank: slice * localGroups)
+    }
+}

@@ -1,0 +1,79 @@
+import CMPI
+import Foundation
+
+/// The MPI communicator: one rank per device. The only file that imports `CMPI`.
+/// Every call is checked; a failure names the call and aborts the whole job, so no rank is
+/// left waiting in a collective.
+public final class MPICommunicator: Communicator {
+    public let rank: Int
+    public let size: Int
+    private let comm = cmpi_comm_world()
+
+    /// Starts MPI. Call once, after any re-exec and before anything else talks to MPI.
+    public init() throws {
+        var provided: Int32 = 0
+        var argc = CommandLine.argc
+        var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+        guard MPI_Init_thread(&argc, &argv, Int32(MPI_THREAD_FUNNELED), &provided) == cmpi_success() else {
+            throw CommunicatorError("MPI_Init_thread failed")
+        }
+        MPI_Comm_set_errhandler(comm, cmpi_errors_return())
+        var r: Int32 = 0, s: Int32 = 0
+        MPI_Comm_rank(comm, &r)
+        MPI_Comm_size(comm, &s)
+        rank = Int(r); size = Int(s)
+    }
+
+    /// True when this process was started by mpirun (Open MPI sets these variables).
+    public static var launchedByMPI: Bool {
+        let env = ProcessInfo.processInfo.environment
+        return env["OMPI_COMM_WORLD_SIZE"] != nil || env["PMIX_RANK"] != nil
+    }
+
+    /// Ranks of this job on this node (for sharing the cores between them), 1 outside mpirun.
+    public static var localRanks: Int {
+        Int(ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"] ?? "") ?? 1
+    }
+
+    private func check(_ code: Int32, _ call: String) throws {
+        guard code != cmpi_success() else { return }
+        var len: Int32 = 0
+        var text = [CChar](repeating: 0, count: Int(MPI_MAX_ERROR_STRING) + 1)
+        MPI_Error_string(code, &text, &len)
+        throw CommunicatorError("rank \(rank): \(call) failed: \(String(cString: text))")
+    }
+
+    public func allgatherInPlace(_ buffer: UnsafeMutablePointer<Float>, countPerRank: Int) throws {
+        try check(MPI_Allgather(cmpi_in_place(), 0, cmpi_float(), buffer, Int32(countPerRank), cmpi_float(), comm), "MPI_Allgather")
+    }
+
+    public func reduceScatterSum(send: UnsafePointer<Float>, recv: UnsafeMutablePointer<Float>, countPerRank: Int) throws {
+        try check(MPI_Reduce_scatter_block(send, recv, Int32(countPerRank), cmpi_float(), cmpi_op_sum(), comm),
+                  "MPI_Reduce_scatter_block")
+    }
+
+    public func allreduceSum(_ values: inout [Double]) throws {
+        let n = Int32(values.count)
+        try values.withUnsafeMutableBufferPointer { buf in
+            try check(MPI_Allreduce(cmpi_in_place(), buf.baseAddress, n, cmpi_double(), cmpi_op_sum(), comm), "MPI_Allreduce")
+        }
+    }
+
+    public func broadcast(_ bytes: inout [UInt8], root: Int) throws {
+        var n = Int64(bytes.count)
+        try check(MPI_Bcast(&n, 1, cmpi_int64(), Int32(root), comm), "MPI_Bcast")
+        if rank != root { bytes = [UInt8](repeating: 0, count: Int(n)) }
+        try bytes.withUnsafeMutableBytes { buf in
+            try check(MPI_Bcast(buf.baseAddress, Int32(n), cmpi_byte(), Int32(root), comm), "MPI_Bcast")
+        }
+    }
+
+    public func barrier() throws { try check(MPI_Barrier(comm), "MPI_Barrier") }
+
+    public func abort(code: Int32) -> Never {
+        MPI_Abort(comm, code)
+        exit(code)
+    }
+
+    public func finalize() { MPI_Finalize() }
+}

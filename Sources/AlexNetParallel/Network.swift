@@ -1,0 +1,179 @@
+import AlexNetCore
+import AlexNetLayers
+
+/// The model as one rank runs it: the stages of its local groups, the exchanges in front of
+/// the layers that read every group, and the gathered logits. One rank holding every group
+/// and one rank per group run this same code; only the communicator differs.
+public final class Network {
+    public let spec: ModelSpec
+    public let plans: [LayerPlan]
+    public let batch: Int
+    public let placement: Placement
+    public let comm: Communicator
+    public let seed: UInt64
+
+    /// The minibatch, `[C][N][H][W]`, and its labels; every rank fills them with the same images.
+    public let input: Tensor
+    public let labels: UnsafeMutablePointer<Int32>
+    /// Every group's logits, `[classes][N]`, and their gradient.
+    public let logits: Tensor, dlogits: Tensor
+    public let probabilities: Tensor
+
+    let stages: [[Stage]]          // [layer][local group]
+    let exchanges: [Exchange?]     // [layer]
+    let workspace: Tensor
+    public let timers: LayerTimers
+
+    /// Floats of im2col workspace a convolution may use for one chunk of images.
+    public static let defaultWorkspaceFloats = 8 << 20
+
+    public init(spec: ModelSpec, batch: Int, placement: Placement, comm: Communicator, seed: UInt64,
+                workspaceFloats: Int = Network.defaultWorkspaceFloats) throws {
+        precondition(comm.size == placement.ranks && comm.rank == placement.rank, "communicator and placement disagree")
+        self.spec = spec; self.batch = batch; self.placement = placement; self.comm = comm; self.seed = seed
+        let plans = try spec.plan()
+        self.plans = plans
+        let G = spec.groups, local = placement.localGroups, N = batch
+        input = Tensor("input", [spec.inputChannels, N, spec.inputHeight, spec.inputWidth])
+        labels = .allocate(capacity: N)
+        labels.initialize(repeating: 0, count: N)
+        logits = Tensor("logits", [spec.classes, N])
+        dlogits = Tensor("dlogits", [spec.classes, N])
+        probabilities = Tensor("probabilities", [spec.classes, N])
+
+        var exchanges: [Exchange?] = []
+        for p in plans {
+            exchanges.append(p.exchange ? Exchange(plan: p, previous: plans[p.index - 1], groups: G,
+                                                   localGroups: local.count, batch: N) : nil)
+        }
+        var stages: [[Stage]] = []
+        var need = 0
+        for p in plans {
+            var row: [Stage] = []
+            for (li, g) in local.enumerated() {
+                let sliceFloats = p.outputPerImage * N
+                var outView: UnsafeMutablePointer<Float>?, dOutView: UnsafeMutablePointer<Float>?
+                if p.index + 1 < plans.count, let ex = exchanges[p.index + 1] {
+                    outView = ex.gathered.data + g * sliceFloats
+                    dOutView = ex.dGathered.data + g * sliceFloats
+                } else if p.index + 1 == plans.count {
+                    outView = logits.data + g * sliceFloats
+                    dOutView = dlogits.data + g * sliceFloats
+                }
+                let s = Stage(plan: p, group: g, batch: N, workspaceFloats: workspaceFloats,
+                              outView: outView, dOutView: dOutView)
+                if p.index == 0 {
+                    s.x = UnsafePointer(input.data)
+                    s.dx = nil
+                } else if let ex = exchanges[p.index] {
+                    s.x = ex.input
+                    s.dx = ex.dxLocal[li].data
+                } else {
+                    let prev = stages[p.index - 1][li]
+                    s.x = UnsafePointer(prev.out.data)
+                    s.dx = prev.dOut.data
+                }
+                need = max(need, s.conv?.workspaceNeeded ?? 0, p.spec.lrn ? s.y.count : 0)
+                row.append(s)
+            }
+            stages.append(row)
+        }
+        self.stages = stages
+        self.exchanges = exchanges
+        workspace = Tensor("workspace", [max(need, 1)])
+        timers = LayerTimers(layers: plans.map { $0.spec.name })
+        initialise()
+    }
+
+    deinit { labels.deallocate() }
+
+    /// Every parameter this rank holds, in layer then group order.
+    public var parameters: [Parameter] { stages.flatMap { $0.flatMap { $0.parameters } } }
+    /// Parameters of one local group.
+    public func parameters(group: Int) -> [Parameter] {
+        stages.flatMap { $0.filter { $0.group == group }.flatMap { $0.parameters } }
+    }
+
+    /// Draws the initial weights from streams keyed by (layer, group), so every placement starts alike.
+    public func initialise() {
+        for row in stages {
+            for s in row {
+                let p = s.plan
+                let std: Double = spec.initScheme == .paper ? 0.01 : (2.0 / Double(p.fanIn)).squareRoot()
+                let biasValue: Float = spec.initScheme == .paper ? p.spec.paperBias : (p.spec.paperBias != 0 ? 0.1 : 0)
+                guard let w = s.parameters.first, let b = s.parameters.last else { continue }
+                var stream = RandomStream(seed: seed, .initWeights, p.index, s.group)
+                for i in 0..<w.count { w.value[i] = Float(stream.normal() * std) }
+                b.value.data.update(repeating: biasValue, count: b.count)
+                w.momentum.zero(); b.momentum.zero()
+            }
+        }
+    }
+
+    /// Runs the minibatch in `input` through every layer; leaves all classes' logits in `logits`.
+    public func forward(training: Bool, step: Int) throws {
+        for (l, row) in stages.enumerated() {
+            if let ex = exchanges[l] {
+                let t = now()
+                try ex.forward(comm, localGroups: row.count)
+                timers.exchangeForward[l] += now() - t
+            }
+            let t = now()
+            for s in row {
+                s.forward(training: training, seed: seed, step: step, lrn: spec.lrn, poolSize: spec.poolSize,
+                          poolStride: spec.poolStride, workspace: workspace.data)
+            }
+            timers.forward[l] += now() - t
+        }
+        let t = now()
+        try comm.allgatherInPlace(logits.data, countPerRank: spec.classes / spec.groups * batch * placement.groupsPerRank)
+        timers.logitsGather += now() - t
+    }
+
+    /// Loss and error counts of the first `valid` images of the batch; with `gradient`, also
+    /// `dlogits` for `backward`. Every rank computes the same numbers from the same logits.
+    @discardableResult
+    public func loss(valid: Int? = nil, gradient: Bool) -> SoftmaxCrossEntropy.Result {
+        SoftmaxCrossEntropy.forward(logits: logits.data, labels: labels, classes: spec.classes, batch: batch,
+                                    valid: valid, dlogits: gradient ? dlogits.data : nil,
+                                    probabilities: probabilities.data)
+    }
+
+    /// Back-propagates `dlogits`, leaving every local parameter's gradient in `grad`.
+    public func backward() throws {
+        for l in stride(from: stages.count - 1, through: 0, by: -1) {
+            let t = now()
+            for s in stages[l] {
+                s.backward(lrn: spec.lrn, poolSize: spec.poolSize, poolStride: spec.poolStride, workspace: workspace.data)
+            }
+            timers.backward[l] += now() - t
+            if let ex = exchanges[l] {
+                let t = now()
+                try ex.backward(comm, localGroups: stages[l].count)
+                timers.exchangeBackward[l] += now() - t
+            }
+        }
+    }
+
+    /// Parameters this rank holds, and the whole model's.
+    public var localParameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
+}
+
+/// Seconds spent per layer (summed over the local groups) and in each exchange, since `reset`.
+public final class LayerTimers {
+    public let layers: [String]
+    public var forward: [Double], backward: [Double]
+    public var exchangeForward: [Double], exchangeBackward: [Double]
+    public var logitsGather = 0.0
+
+    init(layers: [String]) {
+        self.layers = layers
+        forward = Array(repeating: 0, count: layers.count)
+        backward = forward; exchangeForward = forward; exchangeBackward = forward
+    }
+
+    public func reset() {
+        for i in layers.indices { forward[i] = 0; backward[i] = 0; exchangeForward[i] = 0; exchangeBackward[i] = 0 }
+        logitsGather = 0
+    }
+}

@@ -1,0 +1,173 @@
+import AlexNetCore
+import AlexNetData
+import AlexNetLayers
+import AlexNetParallel
+import Foundation
+
+/// Metrics of one epoch, one row of `metrics.csv`.
+public struct EpochMetrics: Sendable {
+    public var epoch: Int
+    public var steps: Int
+    public var loss: Double
+    public var trainErrorTop1: Double, trainErrorTop5: Double
+    public var validationErrorTop1: Double, validationErrorTop5: Double
+    public var learningRate: Double
+    public var imagesPerSecond: Double
+    public var seconds: Double
+
+    public static let csvHeader = "epoch,steps,loss,train_top1_error,train_top5_error,val_top1_error,val_top5_error,learning_rate,images_per_second,seconds"
+    public var csvRow: String {
+        String(format: "%d,%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.6g,%.1f,%.2f", epoch, steps, loss, trainErrorTop1, trainErrorTop5,
+               validationErrorTop1, validationErrorTop5, learningRate, imagesPerSecond, seconds)
+    }
+}
+
+/// Options of one training run that are not part of the config.
+public struct TrainOptions: Sendable {
+    public var outDir: String
+    /// Stop after this many steps in all (nil: run every epoch).
+    public var maxSteps: Int?
+    /// Write every K-th step's loss and errors to `steps.csv` (0: none).
+    public var logEvery = 0
+    public init(outDir: String, maxSteps: Int? = nil, logEvery: Int = 0) {
+        self.outDir = outDir; self.maxSteps = maxSteps; self.logEvery = logEvery
+    }
+}
+
+/// Trains a network on this rank's groups. Every rank runs the same loop on the same minibatch;
+/// rank 0 alone prints and writes the run directory's shared files; each rank writes its own
+/// groups' parameter shards.
+public final class Trainer {
+    public let config: RunConfig
+    public let network: Network
+    public let batcher: Batcher
+    public let console: Console
+    public let options: TrainOptions
+    public private(set) var schedule: Schedule
+    public private(set) var history: [EpochMetrics] = []
+    let sgd: SGD
+
+    public init(config: RunConfig, network: Network, batcher: Batcher, console: Console, options: TrainOptions) {
+        self.config = config; self.network = network; self.batcher = batcher; self.console = console; self.options = options
+        schedule = Schedule(config.train.schedule, initial: config.train.lr)
+        sgd = SGD(momentum: config.train.momentum, weightDecay: config.train.weightDecay)
+    }
+
+    var rank: Int { network.comm.rank }
+    var dir: String { options.outDir }
+    func file(_ name: String) -> String { (dir as NSString).appendingPathComponent(name) }
+
+    /// One training step on minibatch `step` of `epoch`; returns its loss and error counts.
+    @discardableResult
+    public func step(epoch: Int, step: Int, globalStep: Int) throws -> SoftmaxCrossEntropy.Result {
+        let N = network.batch
+        batcher.fillTraining(epoch: epoch, step: step, batch: N, input: network.input.data, labels: network.labels)
+        try network.forward(training: true, step: globalStep)
+        let r = network.loss(gradient: true)
+        try network.backward()
+        sgd.update(network.parameters, learningRate: schedule.learningRate)
+        return r
+    }
+
+    /// Top-1 and top-5 error over a whole image set (the test set by default), centre crops.
+    public func evaluate(_ set: ImageSet? = nil) throws -> (top1: Double, top5: Double, loss: Double) {
+        let set = set ?? batcher.test
+        let N = network.batch
+        var e1 = 0, e5 = 0, loss = 0.0, seen = 0
+        var start = 0
+        while start < set.count {
+            let valid = batcher.fillTest(start: start, batch: N, input: network.input.data, labels: network.labels, from: set)
+            try network.forward(training: false, step: 0)
+            let r = network.loss(valid: valid, gradient: false)
+            e1 += r.errorsTop1; e5 += r.errorsTop5; loss += r.loss * Double(valid); seen += valid
+            start += N
+        }
+        return (Double(e1) / Double(seen), Double(e5) / Double(seen), loss / Double(seen))
+    }
+
+    public func run(epochs: Int) throws {
+        let N = network.batch
+        let stepsPerEpoch = batcher.stepsPerEpoch(batch: N)
+        guard stepsPerEpoch >= 1 else {
+            throw ConfigError("train.batch: \(N) is larger than the \(batcher.train.count) training images")
+        }
+        if rank == 0 {
+            try writeAtomically(EpochMetrics.csvHeader + "\n", to: file("metrics.csv"))
+            if options.logEvery > 0 { try writeAtomically("step,epoch,loss,top1_error,top5_error,learning_rate\n", to: file("steps.csv")) }
+        }
+        let metricsOut = rank == 0 ? FileHandle(forWritingAtPath: file("metrics.csv")) : nil
+        let stepsOut = rank == 0 && options.logEvery > 0 ? FileHandle(forWritingAtPath: file("steps.csv")) : nil
+        metricsOut?.seekToEndOfFile(); stepsOut?.seekToEndOfFile()
+        defer { try? metricsOut?.close(); try? stepsOut?.close() }
+
+        let lnClasses = Foundation.log(Double(network.spec.classes))
+        var globalStep = 0
+        let start = now()
+        var stopped = false
+        for epoch in 1...epochs {
+            let t0 = now()
+            var loss = 0.0, e1 = 0, e5 = 0, steps = 0
+            for s in 0..<stepsPerEpoch {
+                if let m = options.maxSteps, globalStep >= m { stopped = true; break }
+                let r = try step(epoch: epoch, step: s, globalStep: globalStep)
+                guard r.loss.isFinite else {
+                    throw TrainingError("the loss became \(r.loss) at step \(globalStep + 1) (epoch \(epoch)); try a smaller train.lr (now \(schedule.learningRate)) or init: he")
+                }
+                globalStep += 1; steps += 1
+                loss += r.loss; e1 += r.errorsTop1; e5 += r.errorsTop5
+                if options.logEvery > 0, globalStep % options.logEvery == 0 {
+                    let line = String(format: "%d,%d,%.9g,%.6f,%.6f,%.6g\n", globalStep, epoch, r.loss,
+                                      Double(r.errorsTop1) / Double(N), Double(r.errorsTop5) / Double(N), schedule.learningRate)
+                    stepsOut?.write(Data(line.utf8))
+                }
+                let elapsed = now() - t0
+                let rate = Double(steps * N) / elapsed
+                let left = Double((epochs - epoch) * stepsPerEpoch + (stepsPerEpoch - s - 1)) * Double(N) / rate
+                console.progress(String(format: "epoch %d/%d  step %d/%d  loss %.4f  %.0f img/s  %@ left",
+                                        epoch, epochs, s + 1, stepsPerEpoch, loss / Double(steps), rate, formatDuration(left)))
+            }
+            if steps == 0 { break }
+            let trainSeconds = now() - t0
+            let val = try evaluate()
+            let m = EpochMetrics(epoch: epoch, steps: steps, loss: loss / Double(steps),
+                                 trainErrorTop1: Double(e1) / Double(steps * N), trainErrorTop5: Double(e5) / Double(steps * N),
+                                 validationErrorTop1: val.top1, validationErrorTop5: val.top5,
+                                 learningRate: schedule.learningRate, imagesPerSecond: Double(steps * N) / trainSeconds,
+                                 seconds: now() - t0)
+            history.append(m)
+            metricsOut?.write(Data((m.csvRow + "\n").utf8))
+            console.print(String(format: "epoch %d: loss %.4f  train top-1 %.2f%%  val top-1 %.2f%% top-5 %.2f%%  lr %g  %.0f img/s  %.1f s",
+                                 epoch, m.loss, 100 * m.trainErrorTop1, 100 * m.validationErrorTop1, 100 * m.validationErrorTop5,
+                                 m.learningRate, m.imagesPerSecond, m.seconds))
+            if abs(m.loss - lnClasses) < 0.01 * lnClasses && steps == stepsPerEpoch {
+                console.warning(String(format: "the training loss stayed at ln(%d) = %.3f for all of epoch %d: the net is at chance level. With init: paper on a small net this is expected; try init: he, or check train.lr and the data scale.",
+                                       network.spec.classes, lnClasses, epoch))
+            }
+            if schedule.endEpoch(epoch, validationError: m.validationErrorTop1) {
+                console.print("learning rate divided by \(Int((1 / config.train.schedule.factor).rounded())): now \(schedule.learningRate)")
+            }
+            if stopped { break }
+        }
+        try saveModel()
+        if let last = history.last {
+            console.print(String(format: "done: %d steps in %@, final val top-1 %.2f%% top-5 %.2f%%, best top-1 %.2f%%; run directory %@",
+                                 globalStep, formatDuration(now() - start), 100 * last.validationErrorTop1, 100 * last.validationErrorTop5,
+                                 100 * (history.map(\.validationErrorTop1).min() ?? 1), dir))
+        }
+    }
+
+    /// Each rank writes its own groups' shards into `<run>/model/`.
+    public func saveModel() throws {
+        let modelDir = file("model")
+        for g in network.placement.localGroups {
+            try ModelFile.write(network.parameters(group: g), spec: network.spec, group: g,
+                                to: ModelFile.path(directory: modelDir, group: g))
+        }
+        try network.comm.barrier()
+    }
+}
+
+public struct TrainingError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ d: String) { description = d }
+}

@@ -1,0 +1,48 @@
+import AlexNetCore
+import AlexNetParallel
+import AlexNetTraining
+import ArgumentParser
+import Foundation
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Time training steps on random data: per-layer forward/backward ms and GFLOP/s, images/s, peak memory.")
+
+    @OptionGroup var configOption: ConfigOption
+    @Option(help: "Minibatch size (default: the config's train.batch).") var batch: Int?
+    @Option(help: "Timed steps, after two warm-up steps.") var steps: Int = 10
+    @OptionGroup var threads: ThreadOption
+
+    func validate() throws {
+        if steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps).") }
+        if let batch, batch < 1 { throw ValidationError("--batch must be at least 1, got \(batch).") }
+    }
+
+    func run() throws {
+        try Launch.run(threads: threads.threads) { launch in
+            let config = try RunConfig.load(configOption.config)
+            let spec = try config.model.spec()
+            let placement = try launch.placement(groups: spec.groups)
+            let N = batch ?? config.train.batch
+            let sgemm = BLAS.measureSgemm(n: 1024, repeats: 3)
+            let network = try Network(spec: spec, batch: N, placement: placement, comm: launch.comm, seed: config.train.seed)
+            let r = try runBench(network: network, steps: steps)
+            var peak = [Double](repeating: 0, count: launch.comm.size)
+            peak[launch.comm.rank] = Double(r.peakResidentBytes)
+            try launch.comm.allreduceSum(&peak)
+            let c = launch.console
+            c.print("bench \(config.name): \(spec.groups) group(s) on \(launch.comm.size) rank(s), batch \(N), \(BLAS.threads) BLAS thread(s) per rank, OpenBLAS \(BLAS.coreName)")
+            c.print(String(format: "sgemm 1024³ on this rank, same run: %.1f GFLOP/s", sgemm))
+            c.print("layer       fwd ms   bwd ms  xchg ms  fwd GFLOP/s  bwd GFLOP/s   (rank 0, its groups)")
+            for i in r.layers.indices {
+                c.print(String(format: "%-8@ %8.2f %8.2f %8.2f %12.1f %12.1f", r.layers[i], r.forwardMs[i], r.backwardMs[i],
+                               r.exchangeMs[i], r.gflopForward[i], r.gflopBackward[i]))
+            }
+            let accounted = r.forwardMs.reduce(0, +) + r.backwardMs.reduce(0, +) + r.exchangeMs.reduce(0, +)
+            c.print(String(format: "step (median of %d): %.1f ms; layers and exchanges %.1f ms, the rest (loss, update, logits) %.1f ms",
+                           steps, r.stepMs, accounted, r.stepMs - accounted))
+            c.print(String(format: "throughput: %.1f images/s, %.1f GFLOP/s of model arithmetic (forward + backward)", r.imagesPerSecond, r.gflopPerSecond))
+            c.print(peak.enumerated().map { String(format: "rank %d peak resident %.0f MiB", $0.offset, $0.element / 1_048_576) }.joined(separator: ", "))
+        }
+    }
+}

@@ -1,0 +1,41 @@
+import AlexNetCore
+import AlexNetParallel
+import AlexNetTraining
+import ArgumentParser
+import Foundation
+
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Top-1 and top-5 error of a saved model on the test set.")
+
+    @Option(help: "A run directory, or its model/ directory (group<g>.bin shards beside the run's config.yaml).")
+    var model: String
+    @Option(help: "Data directory (default: the run config's data.dir).") var data: String?
+    @OptionGroup var threads: ThreadOption
+
+    func run() throws {
+        try Launch.run(threads: threads.threads) { launch in
+            var runDir = model
+            if (model as NSString).lastPathComponent == "model" { runDir = (model as NSString).deletingLastPathComponent }
+            let configPath = (runDir as NSString).appendingPathComponent("config.yaml")
+            guard FileManager.default.fileExists(atPath: configPath) else {
+                throw ConfigError("\(model): not a run directory (no config.yaml)")
+            }
+            let config = try RunConfig.load(configPath)
+            let spec = try config.model.spec()
+            let placement = try launch.placement(groups: spec.groups)
+            let batcher = try loadBatcher(config, dataDir: data)
+            let network = try Network(spec: spec, batch: config.train.batch, placement: placement, comm: launch.comm,
+                                      seed: config.train.seed)
+            let modelDir = (runDir as NSString).appendingPathComponent("model")
+            for g in placement.localGroups {
+                try ModelFile.read(into: network.parameters(group: g), spec: spec, group: g,
+                                   from: ModelFile.path(directory: modelDir, group: g))
+            }
+            let trainer = Trainer(config: config, network: network, batcher: batcher, console: launch.console,
+                                  options: TrainOptions(outDir: runDir))
+            let r = try trainer.evaluate()
+            launch.console.print(String(format: "%@: %d test images, top-1 error %.2f%%, top-5 error %.2f%%, loss %.4f",
+                                        model, batcher.test.count, 100 * r.top1, 100 * r.top5, r.loss))
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import AlexNetCore
+import AlexNetData
+import AlexNetLayers
+import AlexNetParallel
+import AlexNetTraining
+import ArgumentParser
+import Foundation
+
+/// Where this process runs: its communicator (MPI under mpirun, in-process otherwise), its
+/// console, and how errors end the job.
+final class Launch {
+    let comm: Communicator
+    let console: Console
+    private let mpi: MPICommunicator?
+
+    init(threads: Int?) throws {
+        if MPICommunicator.launchedByMPI {
+            let m = try MPICommunicator()
+            mpi = m; comm = m
+        } else {
+            mpi = nil; comm = LocalCommunicator()
+        }
+        console = Console(rank: comm.rank)
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        BLAS.setThreads(threads ?? max(1, cores / max(1, MPICommunicator.localRanks)))
+    }
+
+    /// The first log line: which BLAS kernels run, and what sgemm reaches with them here.
+    func announceBLAS() {
+        let reexec = ProcessInfo.processInfo.environment["ALEXNET_MP_NO_REEXEC"] != nil
+            && ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] != nil
+        let gflops = BLAS.measureSgemm(n: 512, repeats: 3)
+        console.print(String(format: "alexnet-mp: OpenBLAS %@ kernels%@, %d thread%@ per rank, %d rank%@; sgemm 512³ %.0f GFLOP/s",
+                             BLAS.coreName, reexec ? " (chosen by alexnet-mp: OPENBLAS_CORETYPE=\(BLAS.coreName))" : "",
+                             BLAS.threads, BLAS.threads == 1 ? "" : "s", comm.size, comm.size == 1 ? "" : "s", gflops))
+    }
+
+    func placement(groups: Int) throws -> Placement {
+        try Placement(groups: groups, ranks: comm.size, rank: comm.rank)
+    }
+
+    func finish() { mpi?.finalize() }
+
+    /// Runs `body`; on an error prints one line and ends every rank with a non-zero status.
+    /// Errors that every rank meets alike (a bad config, data file or placement) are printed
+    /// once, by rank 0; any other error is printed by the rank that met it, and the job is
+    /// aborted so that no rank waits forever in a collective.
+    static func run(threads: Int?, _ body: (Launch) throws -> Void) throws {
+        let launch: Launch
+        do { launch = try Launch(threads: threads) } catch {
+            FileHandle.standardError.write(Data("alexnet-mp: error: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        do {
+            try body(launch)
+            launch.finish()
+        } catch {
+            let collective = error is ConfigError || error is PlacementError || error is DataError || error is ModelSpecError
+            if collective {
+                if launch.comm.rank == 0 { FileHandle.standardError.write(Data("alexnet-mp: error: \(error)\n".utf8)) }
+                launch.finish()
+                throw ExitCode(1)
+            }
+            let who = launch.comm.size > 1 ? "rank \(launch.comm.rank): " : ""
+            FileHandle.standardError.write(Data("alexnet-mp: error: \(who)\(error)\n".utf8))
+            if launch.comm.size > 1 { launch.comm.abort(code: 1) }
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// Loads the data a config names, with `--data` overriding its directory.
+func loadBatcher(_ config: RunConfig, dataDir: String?) throws -> Batcher {
+    let dir = dataDir ?? config.data.dir
+    let sets = try IDX.loadDirectory(dir, classes: config.model.classes)
+    guard sets.train.channels == config.model.input.channels else {
+        throw DataError(dir, "images have \(sets.train.channels) channels, model.input.channels is \(config.model.input.channels)")
+    }
+    return try Batcher(train: sets.train, test: sets.test, augmentation: config.data.augmentation, seed: config.train.seed)
+}

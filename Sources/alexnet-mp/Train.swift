@@ -1,0 +1,71 @@
+import AlexNetCore
+import AlexNetParallel
+import AlexNetTraining
+import ArgumentParser
+import Foundation
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a model and write a run directory (config, metrics.csv, steps.csv, model/).")
+
+    @OptionGroup var configOption: ConfigOption
+    @Option(help: "Epochs to train (default: the config's train.epochs).") var epochs: Int?
+    @Option(help: "Stop after this many training steps in all.") var steps: Int?
+    @Option(help: "Data directory (default: the config's data.dir).") var data: String?
+    @Option(help: "Run directory to write (default: runs/<config name>-<time>).") var out: String?
+    @Option(help: "Random seed (default: the config's train.seed).") var seed: UInt64?
+    @Option(name: .customLong("log-every"), help: "Write the loss and errors of every K-th step to steps.csv.") var logEvery: Int = 0
+    @OptionGroup var threads: ThreadOption
+
+    func validate() throws {
+        if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs).") }
+        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps).") }
+        if logEvery < 0 { throw ValidationError("--log-every must not be negative, got \(logEvery).") }
+    }
+
+    func run() throws {
+        try Launch.run(threads: threads.threads) { launch in
+            var config = try RunConfig.load(configOption.config)
+            if let epochs { config.train.epochs = epochs }
+            if let seed { config.train.seed = seed }
+            if let data { config.data.dir = data }
+            let spec = try config.model.spec()
+            let placement = try launch.placement(groups: spec.groups)
+            let batcher = try loadBatcher(config, dataDir: nil)
+            launch.announceBLAS()
+
+            let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
+            var dirBytes = Array((out ?? "runs/\(config.name)-\(stamp)").utf8)
+            try launch.comm.broadcast(&dirBytes, root: 0)
+            let dir = String(decoding: dirBytes, as: UTF8.self)
+            if launch.comm.rank == 0 {
+                do {
+                    try FileManager.default.createDirectory(atPath: dir + "/model", withIntermediateDirectories: true)
+                } catch { throw TrainingError("\(dir): cannot create the run directory: \(error.localizedDescription)") }
+                try writeAtomically(try config.yaml(), to: dir + "/config.yaml")
+            }
+            try launch.comm.barrier()
+
+            let network = try Network(spec: spec, batch: config.train.batch, placement: placement, comm: launch.comm,
+                                      seed: config.train.seed)
+            let total = try spec.parameterCount()
+            var perRank = [Double](repeating: 0, count: launch.comm.size)
+            perRank[launch.comm.rank] = Double(network.localParameterCount)
+            try launch.comm.allreduceSum(&perRank)
+            launch.console.print("model \(config.name): \(spec.groups) group\(spec.groups == 1 ? "" : "s") on \(launch.comm.size) rank\(launch.comm.size == 1 ? "" : "s"), \(total.formatted()) parameters; "
+                + perRank.enumerated().map { "rank \($0.offset) holds \(Int($0.element).formatted()) (groups \(Placement.groupsText(try! launch.placement(groups: spec.groups), rank: $0.offset)))" }.joined(separator: ", "))
+            launch.console.print("data: \(batcher.train.count) training and \(batcher.test.count) validation images of \(batcher.train.height)×\(batcher.train.width); run directory \(dir)")
+
+            let trainer = Trainer(config: config, network: network, batcher: batcher, console: launch.console,
+                                  options: TrainOptions(outDir: dir, maxSteps: steps, logEvery: logEvery))
+            try trainer.run(epochs: config.train.epochs)
+        }
+    }
+}
+
+extension Placement {
+    static func groupsText(_ p: Placement, rank: Int) -> String {
+        let per = p.groupsPerRank
+        return ((rank * per)..<((rank + 1) * per)).map(String.init).joined(separator: ", ")
+    }
+}
