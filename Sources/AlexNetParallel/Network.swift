@@ -1,5 +1,6 @@
 import AlexNetCore
 import AlexNetLayers
+import Dispatch
 
 /// The model as one rank runs it: the stages of its local groups, the exchanges in front of
 /// the layers that read every group, and the gathered logits. One rank holding every group
@@ -21,14 +22,18 @@ public final class Network {
 
     let stages: [[Stage]]          // [layer][local group]
     let exchanges: [Exchange?]     // [layer]
-    let workspace: Tensor
+    /// One im2col/LRN workspace per local group, so the groups can run at the same time.
+    let workspaces: [Tensor]
+    /// Run the local groups of a layer on one thread each (see `ThreadPlan`).
+    public let concurrentGroups: Bool
     public let timers: LayerTimers
 
     /// Floats of im2col workspace a convolution may use for one chunk of images.
     public static let defaultWorkspaceFloats = 8 << 20
 
     public init(spec: ModelSpec, batch: Int, placement: Placement, comm: Communicator, seed: UInt64,
-                workspaceFloats: Int = Network.defaultWorkspaceFloats) throws {
+                concurrentGroups: Bool = false, workspaceFloats: Int = Network.defaultWorkspaceFloats) throws {
+        self.concurrentGroups = concurrentGroups
         precondition(comm.size == placement.ranks && comm.rank == placement.rank, "communicator and placement disagree")
         self.spec = spec; self.batch = batch; self.placement = placement; self.comm = comm; self.seed = seed
         let plans = try spec.plan()
@@ -80,7 +85,7 @@ public final class Network {
         }
         self.stages = stages
         self.exchanges = exchanges
-        workspace = Tensor("workspace", [max(need, 1)])
+        workspaces = local.map { Tensor("workspace.g\($0)", [max(need, 1)]) }
         timers = LayerTimers(layers: plans.map { $0.spec.name })
         initialise()
     }
@@ -119,9 +124,9 @@ public final class Network {
                 timers.exchangeForward[l] += now() - t
             }
             let t = now()
-            for s in row {
+            eachGroup(row) { i, s in
                 s.forward(training: training, seed: seed, step: step, lrn: spec.lrn, poolSize: spec.poolSize,
-                          poolStride: spec.poolStride, workspace: workspace.data)
+                          poolStride: spec.poolStride, workspace: workspaces[i].data)
             }
             timers.forward[l] += now() - t
         }
@@ -143,8 +148,8 @@ public final class Network {
     public func backward() throws {
         for l in stride(from: stages.count - 1, through: 0, by: -1) {
             let t = now()
-            for s in stages[l] {
-                s.backward(lrn: spec.lrn, poolSize: spec.poolSize, poolStride: spec.poolStride, workspace: workspace.data)
+            eachGroup(stages[l]) { i, s in
+                s.backward(lrn: spec.lrn, poolSize: spec.poolSize, poolStride: spec.poolStride, workspace: workspaces[i].data)
             }
             timers.backward[l] += now() - t
             if let ex = exchanges[l] {
@@ -152,6 +157,16 @@ public final class Network {
                 try ex.backward(comm, localGroups: stages[l].count)
                 timers.exchangeBackward[l] += now() - t
             }
+        }
+    }
+
+    /// Runs `body` for each local group's stage: at the same time, one thread per group, when
+    /// `concurrentGroups`; else in group order. Stages of one layer share no written buffer.
+    private func eachGroup(_ row: [Stage], _ body: (Int, Stage) -> Void) {
+        if concurrentGroups && row.count > 1 {
+            DispatchQueue.concurrentPerform(iterations: row.count) { i in body(i, row[i]) }
+        } else {
+            for (i, s) in row.enumerated() { body(i, s) }
         }
     }
 

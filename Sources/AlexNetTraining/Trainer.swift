@@ -34,6 +34,19 @@ public struct TrainOptions: Sendable {
     }
 }
 
+/// A fault to inject, for the tests that check a failing rank brings the job down:
+/// `ALEXNET_MP_FAULT=RANK:STEP:throw` makes that rank throw before that (1-based) step,
+/// `…:kill` makes it kill itself with SIGKILL.
+struct Fault {
+    let rank: Int, step: Int, kill: Bool
+    static func fromEnvironment() -> Fault? {
+        guard let v = ProcessInfo.processInfo.environment["ALEXNET_MP_FAULT"] else { return nil }
+        let p = v.split(separator: ":").map(String.init)
+        guard p.count == 3, let r = Int(p[0]), let s = Int(p[1]) else { return nil }
+        return Fault(rank: r, step: s, kill: p[2] == "kill")
+    }
+}
+
 /// Trains a network on this rank's groups. Every rank runs the same loop on the same minibatch;
 /// rank 0 alone prints and writes the run directory's shared files; each rank writes its own
 /// groups' parameter shards.
@@ -100,6 +113,7 @@ public final class Trainer {
         metricsOut?.seekToEndOfFile(); stepsOut?.seekToEndOfFile()
         defer { try? metricsOut?.close(); try? stepsOut?.close() }
 
+        let fault = Fault.fromEnvironment()
         let lnClasses = Foundation.log(Double(network.spec.classes))
         var globalStep = 0
         let start = now()
@@ -109,6 +123,10 @@ public final class Trainer {
             var loss = 0.0, e1 = 0, e5 = 0, steps = 0
             for s in 0..<stepsPerEpoch {
                 if let m = options.maxSteps, globalStep >= m { stopped = true; break }
+                if let f = fault, f.rank == rank, f.step == globalStep + 1 {
+                    if f.kill { kill(getpid(), SIGKILL) }
+                    throw TrainingError("injected fault before step \(f.step) (ALEXNET_MP_FAULT)")
+                }
                 let r = try step(epoch: epoch, step: s, globalStep: globalStep)
                 guard r.loss.isFinite else {
                     throw TrainingError("the loss became \(r.loss) at step \(globalStep + 1) (epoch \(epoch)); try a smaller train.lr (now \(schedule.learningRate)) or init: he")

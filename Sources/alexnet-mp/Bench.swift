@@ -24,14 +24,16 @@ struct Bench: ParsableCommand {
             let spec = try config.model.spec()
             let placement = try launch.placement(groups: spec.groups)
             let N = batch ?? config.train.batch
+            let threads = launch.threadPlan(placement)
             let sgemm = BLAS.measureSgemm(n: 1024, repeats: 3)
-            let network = try Network(spec: spec, batch: N, placement: placement, comm: launch.comm, seed: config.train.seed)
+            let network = try Network(spec: spec, batch: N, placement: placement, comm: launch.comm, seed: config.train.seed,
+                                      concurrentGroups: threads.concurrentGroups)
             let r = try runBench(network: network, steps: steps)
             var peak = [Double](repeating: 0, count: launch.comm.size)
             peak[launch.comm.rank] = Double(r.peakResidentBytes)
             try launch.comm.allreduceSum(&peak)
             let c = launch.console
-            c.print("bench \(config.name): \(spec.groups) group(s) on \(launch.comm.size) rank(s), batch \(N), \(BLAS.threads) BLAS thread(s) per rank, OpenBLAS \(BLAS.coreName)")
+            c.print("bench \(config.name): \(spec.groups) group(s) on \(launch.comm.size) rank(s), batch \(N), \(threads.concurrentGroups ? "one thread per group, " : "")\(BLAS.threads) BLAS thread(s) per group, OpenBLAS \(BLAS.coreName)")
             c.print(String(format: "sgemm 1024³ on this rank, same run: %.1f GFLOP/s", sgemm))
             c.print("layer       fwd ms   bwd ms  xchg ms  fwd GFLOP/s  bwd GFLOP/s   (rank 0, its groups)")
             for i in r.layers.indices {

@@ -24,8 +24,9 @@ struct Eval: ParsableCommand {
             let spec = try config.model.spec()
             let placement = try launch.placement(groups: spec.groups)
             let batcher = try loadBatcher(config, dataDir: data)
+            let threads = launch.threadPlan(placement)
             let network = try Network(spec: spec, batch: config.train.batch, placement: placement, comm: launch.comm,
-                                      seed: config.train.seed)
+                                      seed: config.train.seed, concurrentGroups: threads.concurrentGroups)
             let modelDir = (runDir as NSString).appendingPathComponent("model")
             for g in placement.localGroups {
                 try ModelFile.read(into: network.parameters(group: g), spec: spec, group: g,

@@ -12,6 +12,8 @@ final class Launch {
     let comm: Communicator
     let console: Console
     private let mpi: MPICommunicator?
+    /// Cores this rank may use: --threads, or the node's cores divided by the ranks on it.
+    let cores: Int
 
     init(threads: Int?) throws {
         if MPICommunicator.launchedByMPI {
@@ -21,8 +23,15 @@ final class Launch {
             mpi = nil; comm = LocalCommunicator()
         }
         console = Console(rank: comm.rank)
-        let cores = ProcessInfo.processInfo.activeProcessorCount
-        BLAS.setThreads(threads ?? max(1, cores / max(1, MPICommunicator.localRanks)))
+        cores = threads ?? max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, MPICommunicator.localRanks))
+        BLAS.setThreads(cores)
+    }
+
+    /// Sets the BLAS threads for a placement; returns whether the local groups run concurrently.
+    func threadPlan(_ placement: Placement) -> ThreadPlan {
+        let plan = ThreadPlan(cores: cores, localGroups: placement.groupsPerRank)
+        BLAS.setThreads(plan.blasThreads)
+        return plan
     }
 
     /// The first log line: which BLAS kernels run, and what sgemm reaches with them here.
@@ -30,9 +39,10 @@ final class Launch {
         let reexec = ProcessInfo.processInfo.environment["ALEXNET_MP_NO_REEXEC"] != nil
             && ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] != nil
         let gflops = BLAS.measureSgemm(n: 512, repeats: 3)
-        console.print(String(format: "alexnet-mp: OpenBLAS %@ kernels%@, %d thread%@ per rank, %d rank%@; sgemm 512³ %.0f GFLOP/s",
+        console.print(String(format: "alexnet-mp: OpenBLAS %@ kernels%@, %d core%@ per rank, %d rank%@; sgemm 512³ %.0f GFLOP/s with %d thread%@",
                              BLAS.coreName, reexec ? " (chosen by alexnet-mp: OPENBLAS_CORETYPE=\(BLAS.coreName))" : "",
-                             BLAS.threads, BLAS.threads == 1 ? "" : "s", comm.size, comm.size == 1 ? "" : "s", gflops))
+                             cores, cores == 1 ? "" : "s", comm.size, comm.size == 1 ? "" : "s", gflops,
+                             BLAS.threads, BLAS.threads == 1 ? "" : "s"))
     }
 
     func placement(groups: Int) throws -> Placement {

@@ -32,6 +32,7 @@ struct Train: ParsableCommand {
             let spec = try config.model.spec()
             let placement = try launch.placement(groups: spec.groups)
             let batcher = try loadBatcher(config, dataDir: nil)
+            let threads = launch.threadPlan(placement)
             launch.announceBLAS()
 
             let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
@@ -47,7 +48,7 @@ struct Train: ParsableCommand {
             try launch.comm.barrier()
 
             let network = try Network(spec: spec, batch: config.train.batch, placement: placement, comm: launch.comm,
-                                      seed: config.train.seed)
+                                      seed: config.train.seed, concurrentGroups: threads.concurrentGroups)
             let total = try spec.parameterCount()
             var perRank = [Double](repeating: 0, count: launch.comm.size)
             perRank[launch.comm.rank] = Double(network.localParameterCount)

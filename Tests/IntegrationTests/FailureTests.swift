@@ -1,0 +1,60 @@
+import XCTest
+
+/// Bad placements and failing ranks end the whole job quickly, non-zero, with a clear line.
+final class FailureTests: XCTestCase {
+    func testThreeRanksForTwoGroupsIsRefusedBeforeAnyWork() throws {
+        let r = try Run.alexnet(["train", "--config", "configs/fashion-mnist.yaml", "--steps", "1",
+                                 "--out", Run.tempDir("refuse")], ranks: 3, timeout: 60)
+        XCTAssertFalse(r.timedOut, "mpirun hung")
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("cannot run on 3 ranks") && r.stderr.contains("1 rank") && r.stderr.contains("2 ranks"), r.stderr)
+        XCTAssertEqual(r.stderr.components(separatedBy: "alexnet-mp: error:").count - 1, 1, "printed once, by rank 0: \(r.stderr)")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: Run.tempDir("refuse-never") + "/metrics.csv"))
+    }
+
+    func testOneGroupModelOnTwoRanksIsRefused() throws {
+        let r = try Run.alexnet(["train", "--config", "configs/fashion-mnist-onegroup.yaml", "--steps", "1",
+                                 "--out", Run.tempDir("refuse1")], ranks: 2, timeout: 60)
+        XCTAssertFalse(r.timedOut, "mpirun hung")
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("1-group model cannot run on 2 ranks"), r.stderr)
+    }
+
+    func testAnExceptionOnOneRankBringsTheJobDown() throws {
+        let r = try Run.alexnet(["train", "--config", "configs/fashion-mnist.yaml", "--steps", "40",
+                                 "--out", Run.tempDir("throw")], ranks: 2, env: ["ALEXNET_MP_FAULT": "1:5:throw"], timeout: 90)
+        XCTAssertFalse(r.timedOut, "the job hung after rank 1 failed")
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("rank 1: injected fault before step 5"), r.stderr)
+    }
+
+    func testAKilledRankBringsTheJobDown() throws {
+        let r = try Run.alexnet(["train", "--config", "configs/fashion-mnist.yaml", "--steps", "40",
+                                 "--out", Run.tempDir("kill")], ranks: 2, env: ["ALEXNET_MP_FAULT": "0:5:kill"], timeout: 90)
+        XCTAssertFalse(r.timedOut, "the job hung after rank 0 was killed")
+        XCTAssertNotEqual(r.status, 0)
+    }
+
+    func testABadConfigKeyIsNamedOnOneLine() throws {
+        let dir = Run.tempDir("badcfg")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        var text = try String(contentsOfFile: Run.packageRoot.path + "/configs/fashion-mnist.yaml", encoding: .utf8)
+        text = text.replacingOccurrences(of: "  lr: 0.01", with: "  lr: 0.01\n  learning_rate: 0.1")
+        try text.write(toFile: dir + "/bad.yaml", atomically: true, encoding: .utf8)
+        for ranks in [0, 2] {
+            let r = try Run.alexnet(["train", "--config", dir + "/bad.yaml", "--out", dir + "/run"], ranks: ranks, timeout: 60)
+            XCTAssertFalse(r.timedOut)
+            XCTAssertNotEqual(r.status, 0)
+            let lines = r.stderr.split(separator: "\n").filter { $0.contains("alexnet-mp: error") }
+            XCTAssertEqual(lines.count, 1, r.stderr)
+            XCTAssertTrue(lines.first?.contains("train.learning_rate: unknown key") ?? false, r.stderr)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/run"), "nothing is written for a bad config")
+        }
+    }
+
+    func testMissingDataDirectoryIsNamed() throws {
+        let r = try Run.alexnet(["train", "--data", "/nonexistent/fmnist", "--steps", "1", "--out", Run.tempDir("nodata")], timeout: 60)
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("/nonexistent/fmnist: data directory does not exist"), r.stderr)
+    }
+}

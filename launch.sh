@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# alexnet-mp's one-stop script: sets the machine up (Debian packages), builds, and runs.
+#
+#   ./launch.sh                 set up, build (release), train configs/fashion-mnist.yaml on 2 ranks
+#   ./launch.sh test            set up, build, run the whole test suite (what CI runs)
+#   ./launch.sh train [ARGS]    train on 2 ranks (mpirun -np 2) with ARGS passed to `alexnet-mp train`
+#   ./launch.sh train1 [ARGS]   train on 1 rank (both groups in one process)
+#   ./launch.sh bench [ARGS]    `alexnet-mp bench` on 1 rank and on 2 ranks
+#   ./launch.sh setup           only install the Debian packages and build
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PACKAGES=(libopenmpi-dev openmpi-bin libopenblas-dev zlib1g-dev pkg-config dataset-fashion-mnist)
+BIN=.build/release/alexnet-mp
+
+setup() {
+    local missing=()
+    for p in "${PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "launch.sh: installing ${missing[*]}"
+        local sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+    command -v swift >/dev/null || { echo "launch.sh: swift is not on PATH (Swift 6 toolchain needed)" >&2; exit 1; }
+    swift build -c release --product alexnet-mp 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]' || true
+    [ -x "$BIN" ] || { echo "launch.sh: the release build failed" >&2; exit 1; }
+}
+
+# mpirun's flags: root needs --allow-run-as-root; more ranks than cores need --oversubscribe.
+mpi() {
+    local n=$1; shift
+    # yield_when_idle: a rank waiting in a collective gives its core away (this machine is shared).
+    local flags=(--oversubscribe --mca mpi_yield_when_idle 1)
+    [ "$(id -u)" -ne 0 ] || flags+=(--allow-run-as-root)
+    mpirun -np "$n" "${flags[@]}" "$@"
+}
+
+cmd=${1:-train}; [ $# -gt 0 ] && shift
+case "$cmd" in
+    setup) setup ;;
+    train) setup; mpi 2 "$BIN" train "$@" ;;
+    train1) setup; "$BIN" train "$@" ;;
+    bench)
+        setup
+        "$BIN" bench "$@"
+        mpi 2 "$BIN" bench "$@" ;;
+    test)
+        setup
+        # The integration tests start this release binary under mpirun; the unit tests build in debug.
+        ALEXNET_MP_BIN="$PWD/$BIN" swift test 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\] (Compiling|Emitting|Linking|Write|Build)' ;;
+    *) echo "usage: ./launch.sh [train|train1|test|bench|setup] [ARGS...]" >&2; exit 2 ;;
+esac
