@@ -33,8 +33,15 @@ public enum IDX {
             shape.append(Int(b[o]) << 24 | Int(b[o + 1]) << 16 | Int(b[o + 2]) << 8 | Int(b[o + 3]))
         }
         guard shape.allSatisfy({ $0 > 0 && $0 < 1 << 28 }) else { throw DataError(file, "absurd dimensions \(shape)") }
-        let want = shape.reduce(1, *)
         let have = b.count - header
+        var want = 1
+        for d in shape {
+            let (product, overflow) = want.multipliedReportingOverflow(by: d)
+            guard !overflow, product <= 1 << 40 else {
+                throw DataError(file, "header says \(shape.map(String.init).joined(separator: "×")) bytes of data, file has \(have) (absurd dimensions)")
+            }
+            want = product
+        }
         guard have == want else {
             throw DataError(file, "header says \(shape.map(String.init).joined(separator: "×")) = \(want) bytes of data, file has \(have)"
                             + (have < want ? " (truncated)" : ""))

@@ -22,6 +22,8 @@ final class Stage {
     let lrnOut: Tensor?, lrnScale: Tensor?, dLrnOut: Tensor?
     let poolOut: Tensor?, poolIndex: UnsafeMutablePointer<Int32>?
     let dropMask: Tensor?
+    /// Whether the last forward pass applied dropout (training), so backward knows to.
+    var dropoutApplied = false
     let out: Tensor, dOut: Tensor
 
     var parameters: [Parameter] { conv.map { [$0.weight, $0.bias] } ?? fc.map { [$0.weight, $0.bias] } ?? [] }
@@ -77,6 +79,7 @@ final class Stage {
         if let conv { conv.forward(x: x, y: y.data, workspace: workspace) }
         if let fc { fc.forward(x: x, y: y.data) }
         if plan.spec.relu { ReLU.forward(y.data, count: y.count) }
+        dropoutApplied = dropMask != nil && training
         if let dropMask, training {
             Dropout.forward(y.data, mask: dropMask.data, count: y.count, p: plan.spec.dropout, seed: seed,
                             layer: plan.index, group: group, step: step)
@@ -101,7 +104,7 @@ final class Stage {
             LocalResponseNorm.backward(lrn, a: y.data, b: lrnOut.data, scale: lrnScale.data, db: dLrnOut.data,
                                        da: dy.data, work: workspace, channels: plan.outChannels, positions: positions)
         }
-        if let dropMask { Dropout.backward(dy.data, mask: dropMask.data, count: dy.count) }
+        if let dropMask, dropoutApplied { Dropout.backward(dy.data, mask: dropMask.data, count: dy.count) }
         if plan.spec.relu { ReLU.backward(y: y.data, dy: dy.data, count: dy.count) }
         if let conv { conv.backward(x: x, dy: dy.data, dx: dx, workspace: workspace) }
         if let fc { fc.backward(x: x, dy: dy.data, dx: dx) }

@@ -35,6 +35,12 @@ public struct RunConfig: Codable, Equatable, Sendable {
         } catch let e as ConfigError {
             throw ConfigError("config \(file): \(e.description)")
         } catch let e as DecodingError {
+            // Yams re-wraps errors thrown inside init(from:) as "not valid YAML": unwrap ours.
+            if case .dataCorrupted(let ctx) = e, let inner = ctx.underlyingError {
+                if let c = inner as? ConfigError { throw ConfigError("config \(file): \(c.description)") }
+                if let d = inner as? DecodingError { throw ConfigError("config \(file): \(describe(d))") }
+                throw ConfigError("config \(file): not valid YAML: \(String(describing: inner).split(separator: "\n").joined(separator: " "))")
+            }
             throw ConfigError("config \(file): \(describe(e))")
         } catch {
             throw ConfigError("config \(file): not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")")
