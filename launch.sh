@@ -6,6 +6,9 @@
 #   ./launch.sh train [ARGS]    train on 2 ranks (mpirun -np 2) with ARGS passed to `alexnet-mp train`
 #   ./launch.sh train1 [ARGS]   train on 1 rank (both groups in one process)
 #   ./launch.sh bench [ARGS]    `alexnet-mp bench` on 1 rank and on 2 ranks
+#   ./launch.sh compare [--seeds K] [--family fashion-mnist] [ARGS]
+#                               train the one-group net on 1 rank and the two-group net on 2 ranks,
+#                               same seeds, K seeds each; then print `alexnet-mp compare` of the runs
 #   ./launch.sh setup           only install the Debian packages and build
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -47,9 +50,27 @@ case "$cmd" in
         setup
         "$BIN" bench "$@"
         mpi 2 "$BIN" bench "$@" ;;
+    compare)
+        setup
+        seeds=1; family=fashion-mnist; extra=()
+        while [ $# -gt 0 ]; do
+            case "$1" in
+                --seeds) seeds=$2; shift 2 ;;
+                --family) family=$2; shift 2 ;;
+                *) extra+=("$1"); shift ;;
+            esac
+        done
+        root=runs/compare-$family-$(date +%Y%m%dT%H%M%S); dirs=()
+        for seed in $(seq 1 "$seeds"); do
+            "$BIN" train --config "configs/$family-onegroup.yaml" --seed "$seed" --out "$root/onegroup-seed$seed" "${extra[@]}"
+            mpi 2 "$BIN" train --config "configs/$family.yaml" --seed "$seed" --out "$root/twogroup-seed$seed" "${extra[@]}"
+            dirs+=("$root/onegroup-seed$seed" "$root/twogroup-seed$seed")
+        done
+        "$BIN" compare "${dirs[@]}" | tee "$root/compare.txt"
+        echo "runs and compare.txt in $root" ;;
     test)
         setup
         # The integration tests start this release binary under mpirun; the unit tests build in debug.
         ALEXNET_MP_BIN="$PWD/$BIN" swift test 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\] (Compiling|Emitting|Linking|Write|Build)' ;;
-    *) echo "usage: ./launch.sh [train|train1|test|bench|setup] [ARGS...]" >&2; exit 2 ;;
+    *) echo "usage: ./launch.sh [train|train1|test|bench|compare|setup] [ARGS...]" >&2; exit 2 ;;
 esac

@@ -41,7 +41,7 @@ public func im2col(_ g: ConvGeometry, input: UnsafePointer<Float>, n0: Int, nChu
                         if s == 1 {
                             // Contiguous run: x in [x0, x1) reads srow[x - p + j].
                             let x0 = max(0, p - j), x1 = min(Wo, W + p - j)
-                            if x0 > 0 { d.update(repeating: 0, count: x0) }
+                            if x0 > 0 { d.update(repeating: 0, count: min(x0, Wo)) }
                             if x1 > x0 { (d + x0).update(from: srow + (x0 - p + j), count: x1 - x0) }
                             if x1 < Wo { (d + max(x1, 0)).update(repeating: 0, count: Wo - max(x1, 0)) }
                         } else {

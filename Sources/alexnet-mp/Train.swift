@@ -44,6 +44,15 @@ struct Train: ParsableCommand {
                     try FileManager.default.createDirectory(atPath: dir + "/model", withIntermediateDirectories: true)
                 } catch { throw TrainingError("\(dir): cannot create the run directory: \(error.localizedDescription)") }
                 try writeAtomically(try config.yaml(), to: dir + "/config.yaml")
+                try writeAtomically("""
+                    # how this run was placed and started (config.yaml holds the model and training settings)
+                    ranks: \(launch.comm.size)
+                    groups: \(spec.groups)
+                    cores_per_rank: \(launch.cores)
+                    blas_core: \(BLAS.coreName)
+                    command: \(CommandLine.arguments.joined(separator: " "))
+
+                    """, to: dir + "/run.yaml")
             }
             try launch.comm.barrier()
 

@@ -1,0 +1,216 @@
+import AlexNetCore
+import AlexNetLayers
+import XCTest
+import _TestSupport
+
+final class ConvolutionTests: XCTestCase {
+    /// A grouped convolution over the whole `[C][N][H][W]` tensor, by the definition, in Double:
+    ///
+    ///     y[g·Kg + k][n][oy][ox] = b_g[k] + Σ_{c,i,j} w_g[k][(c·ks + i)·ks + j] · x[cIn][n][oy·s − p + i][ox·s − p + j]
+    ///
+    /// with `cIn = g·Cg + c` when each group sees its own `Cg = C/G` channels, `cIn = c` when it sees all `C`.
+    func naiveGroupedConvolution(x: [Float], channels C: Int, batch N: Int, height H: Int, width W: Int,
+                                 weights: [[Float]], biases: [[Float]], kernel ks: Int, stride s: Int, pad p: Int,
+                                 seesAll: Bool) -> [Double] {
+        let G = weights.count, Kg = biases[0].count, Cg = seesAll ? C : C / G
+        let Ho = (H + 2 * p - ks) / s + 1, Wo = (W + 2 * p - ks) / s + 1
+        var y = [Double](repeating: 0, count: G * Kg * N * Ho * Wo)
+        for g in 0..<G {
+            for k in 0..<Kg {
+                for n in 0..<N {
+                    for oy in 0..<Ho {
+                        for ox in 0..<Wo {
+                            var sum = Double(biases[g][k])
+                            for c in 0..<Cg {
+                                let cIn = seesAll ? c : g * Cg + c
+                                for i in 0..<ks {
+                                    for j in 0..<ks {
+                                        let iy = oy * s - p + i, ix = ox * s - p + j
+                                        guard iy >= 0, iy < H, ix >= 0, ix < W else { continue }
+                                        sum += Double(weights[g][k * Cg * ks * ks + (c * ks + i) * ks + j])
+                                            * Double(x[((cIn * N + n) * H + iy) * W + ix])
+                                    }
+                                }
+                            }
+                            y[(((g * Kg + k) * N + n) * Ho + oy) * Wo + ox] = sum
+                        }
+                    }
+                }
+            }
+        }
+        return y
+    }
+
+    func makeConvolution(_ name: String, _ g: ConvGeometry, outChannels: Int, seed: UInt64,
+                         workspaceFloats: Int = 1 << 20) -> Convolution {
+        let conv = Convolution(name: name, geometry: g, outChannels: outChannels, workspaceFloats: workspaceFloats)
+        fillRandom(conv.weight.value, seed: seed, in: -0.5...0.5)
+        fillRandom(conv.bias.value, seed: seed + 1)
+        return conv
+    }
+
+    // MARK: Shapes
+
+    func testShapes() {
+        let g = ConvGeometry(channels: 48, height: 27, width: 27, batch: 4, kernel: 5, stride: 1, pad: 2)
+        let conv = Convolution(name: "conv2", geometry: g, outChannels: 128, workspaceFloats: 1 << 24)
+        XCTAssertEqual(conv.weight.value.shape, [128, 48 * 5 * 5])
+        XCTAssertEqual(conv.weight.grad.shape, [128, 1200])
+        XCTAssertEqual(conv.weight.momentum.shape, [128, 1200])
+        XCTAssertEqual(conv.bias.value.shape, [128])
+        XCTAssertEqual(conv.weight.name, "conv2.weight")
+        XCTAssertEqual(conv.bias.name, "conv2.bias")
+        XCTAssertTrue(conv.weight.decays)
+        XCTAssertFalse(conv.bias.decays)
+        XCTAssertEqual(g.outHeight, 27); XCTAssertEqual(g.outWidth, 27)
+        XCTAssertEqual(conv.chunk, 4, "a large workspace lowers the whole minibatch at once")
+        XCTAssertEqual(conv.workspaceNeeded, 1200 * 729 * 4)
+
+        // The chunk is what fits the workspace, at least one image, at most the batch.
+        XCTAssertEqual(Convolution.chunk(for: g, workspaceFloats: 1200 * 729 * 2 + 5), 2)
+        XCTAssertEqual(Convolution.chunk(for: g, workspaceFloats: 10), 1)
+        XCTAssertEqual(Convolution.chunk(for: g, workspaceFloats: 1200 * 729 * 3), 3)
+
+        // Strided conv1 of the paper: 227 → 55.
+        let g1 = ConvGeometry(channels: 3, height: 227, width: 227, batch: 1, kernel: 11, stride: 4, pad: 0)
+        let conv1 = Convolution(name: "conv1", geometry: g1, outChannels: 48, workspaceFloats: 1 << 22)
+        XCTAssertEqual(conv1.weight.value.shape, [48, 363])
+        XCTAssertEqual(g1.outPlane, 55 * 55)
+    }
+
+    /// The forward pass writes exactly `[K][N][Ho][Wo]` and nothing past it.
+    func testForwardWritesOnlyItsOutput() {
+        let g = ConvGeometry(channels: 2, height: 5, width: 5, batch: 3, kernel: 3, stride: 2, pad: 1)
+        let conv = makeConvolution("conv", g, outChannels: 2, seed: 1, workspaceFloats: g.colRows * g.outPlane)
+        let x = randomTensor("x", [2, 3, 5, 5], seed: 2)
+        let count = 2 * 3 * 3 * 3
+        let y = Tensor("y+guard", [count + 16])
+        for i in count..<(count + 16) { y[i] = 12345 }
+        let ws = Tensor("workspace", [conv.workspaceNeeded])
+        conv.forward(x: x.data, y: y.data, workspace: ws.data)
+        for i in count..<(count + 16) { XCTAssertEqual(y[i], 12345, "forward wrote past its output at \(i)") }
+    }
+
+    // MARK: Forward against the definition
+
+    /// Hand-checkable: a 3×3 map 1…9, one 2×2 kernel of ones, bias 0.5.
+    func testForwardByHand() {
+        let g = ConvGeometry(channels: 1, height: 3, width: 3, batch: 1, kernel: 2, stride: 1, pad: 0)
+        let conv = Convolution(name: "conv", geometry: g, outChannels: 1, workspaceFloats: 64)
+        conv.weight.value.copy(from: [1, 1, 1, 1]); conv.bias.value[0] = 0.5
+        let x = Tensor("x", [1, 1, 3, 3]); x.copy(from: [1, 2, 3, 4, 5, 6, 7, 8, 9])
+        let y = Tensor("y", [1, 1, 2, 2]), ws = Tensor("workspace", [conv.workspaceNeeded])
+        conv.forward(x: x.data, y: y.data, workspace: ws.data)
+        XCTAssertEqual(y.array, [12.5, 16.5, 24.5, 28.5])
+    }
+
+    /// Two groups, each `Convolution` seeing only its own half of the channels (conv2, conv4,
+    /// conv5 of the paper), against a grouped convolution over the whole tensor. The workspace
+    /// holds two images of three, so the minibatch is lowered in chunks of 2 and 1.
+    func testForwardTwoGroupsOwnChannels() {
+        let C = 4, N = 3, H = 6, W = 5, Kg = 3, G = 2, Cg = C / G
+        let g = ConvGeometry(channels: Cg, height: H, width: W, batch: N, kernel: 3, stride: 1, pad: 1)
+        let groups = (0..<G).map { makeConvolution("conv.g\($0)", g, outChannels: Kg, seed: 10 + 10 * UInt64($0),
+                                                   workspaceFloats: g.colRows * g.outPlane * 2) }
+        XCTAssertEqual(groups[0].chunk, 2)
+        let x = randomTensor("x", [C, N, H, W], seed: 3)
+        let y = Tensor("conv.y", [G * Kg, N, g.outHeight, g.outWidth])
+        let ws = Tensor("workspace", [groups[0].workspaceNeeded])
+        let inBlock = Cg * N * H * W, outBlock = Kg * N * g.outPlane
+        for (i, conv) in groups.enumerated() {
+            conv.forward(x: x.data + i * inBlock, y: y.data + i * outBlock, workspace: ws.data)
+        }
+        let expected = naiveGroupedConvolution(x: x.array, channels: C, batch: N, height: H, width: W,
+                                               weights: groups.map { $0.weight.value.array },
+                                               biases: groups.map { $0.bias.value.array },
+                                               kernel: 3, stride: 1, pad: 1, seesAll: false)
+        assertClose(y, expected, rtol: 1e-5, atol: 1e-5)
+    }
+
+    /// Two groups that both read every channel (conv3 of the paper), stride 2 with padding.
+    func testForwardTwoGroupsSeeAllChannels() {
+        let C = 4, N = 2, H = 7, W = 8, Kg = 2, G = 2
+        let g = ConvGeometry(channels: C, height: H, width: W, batch: N, kernel: 3, stride: 2, pad: 1)
+        let groups = (0..<G).map { makeConvolution("conv3.g\($0)", g, outChannels: Kg, seed: 40 + 10 * UInt64($0)) }
+        let x = randomTensor("x", [C, N, H, W], seed: 4)
+        let y = Tensor("conv3.y", [G * Kg, N, g.outHeight, g.outWidth])
+        let ws = Tensor("workspace", [groups[0].workspaceNeeded])
+        for (i, conv) in groups.enumerated() {
+            conv.forward(x: x.data, y: y.data + i * Kg * N * g.outPlane, workspace: ws.data)
+        }
+        let expected = naiveGroupedConvolution(x: x.array, channels: C, batch: N, height: H, width: W,
+                                               weights: groups.map { $0.weight.value.array },
+                                               biases: groups.map { $0.bias.value.array },
+                                               kernel: 3, stride: 2, pad: 1, seesAll: true)
+        assertClose(y, expected, rtol: 1e-5, atol: 1e-5)
+    }
+
+    /// conv1's shape, scaled down: 11×11 kernels at stride 4, no padding, one image per chunk.
+    func testForwardStride4Kernel11() {
+        let g = ConvGeometry(channels: 3, height: 19, width: 23, batch: 2, kernel: 11, stride: 4, pad: 0)
+        let conv = makeConvolution("conv1", g, outChannels: 3, seed: 60, workspaceFloats: g.colRows * g.outPlane)
+        XCTAssertEqual(conv.chunk, 1)
+        let x = randomTensor("x", [3, 2, 19, 23], seed: 5)
+        let y = Tensor("conv1.y", [3, 2, g.outHeight, g.outWidth])
+        let ws = Tensor("workspace", [conv.workspaceNeeded])
+        conv.forward(x: x.data, y: y.data, workspace: ws.data)
+        let expected = naiveGroupedConvolution(x: x.array, channels: 3, batch: 2, height: 19, width: 23,
+                                               weights: [conv.weight.value.array], biases: [conv.bias.value.array],
+                                               kernel: 11, stride: 4, pad: 0, seesAll: true)
+        assertClose(y, expected, rtol: 1e-5, atol: 1e-5)
+    }
+
+    // MARK: Gradients
+
+    /// Central differences of `loss = Σ r·y` for the weights, bias and input. The gradient
+    /// buffers are filled with garbage first: backward must overwrite, not accumulate.
+    func checkGradients(_ name: String, _ g: ConvGeometry, outChannels K: Int, workspaceFloats: Int = 1 << 20,
+                        seed: UInt64, file: StaticString = #filePath, line: UInt = #line) {
+        let conv = makeConvolution(name, g, outChannels: K, seed: seed, workspaceFloats: workspaceFloats)
+        let x = randomTensor(name + ".x", [g.channels, g.batch, g.height, g.width], seed: seed + 2)
+        let y = Tensor(name + ".y", [K, g.batch, g.outHeight, g.outWidth])
+        let r = randomTensor(name + ".r", y.shape, seed: seed + 3)
+        let ws = Tensor("workspace", [conv.workspaceNeeded])
+        let loss = { () -> Double in
+            conv.forward(x: x.data, y: y.data, workspace: ws.data)
+            return weightedSum(y, r)
+        }
+        _ = loss()
+        fillRandom(conv.weight.grad, seed: 90, in: 50...60)
+        fillRandom(conv.bias.grad, seed: 91, in: 50...60)
+        let dx = randomTensor(name + ".dx", x.shape, seed: 92, in: 50...60)
+        conv.backward(x: x.data, dy: r.data, dx: dx.data, workspace: ws.data)
+        let check = GradientCheck(step: 1e-2, relativeTolerance: 2e-2, absoluteTolerance: 1e-3)
+        check.check(conv.weight.value, gradient: conv.weight.grad, loss: loss, file: file, line: line)
+        check.check(conv.bias.value, gradient: conv.bias.grad, loss: loss, file: file, line: line)
+        check.check(x.name, values: x.data, analytic: dx.array, loss: loss, file: file, line: line)
+
+        // Without `dx` the parameter gradients are the same.
+        let weightGrad = conv.weight.grad.array, biasGrad = conv.bias.grad.array
+        fillRandom(conv.weight.grad, seed: 93, in: 50...60)
+        conv.backward(x: x.data, dy: r.data, dx: nil, workspace: ws.data)
+        assertClose(conv.weight.grad, weightGrad, rtol: 1e-6, atol: 1e-6, file: file, line: line)
+        assertClose(conv.bias.grad, biasGrad, rtol: 1e-6, atol: 1e-6, file: file, line: line)
+    }
+
+    func testGradientsStride1NoPad() {
+        checkGradients("conv.s1p0", ConvGeometry(channels: 3, height: 6, width: 5, batch: 2, kernel: 3, stride: 1, pad: 0),
+                       outChannels: 4, seed: 100)
+    }
+
+    func testGradientsStride1Pad1() {
+        checkGradients("conv.s1p1", ConvGeometry(channels: 2, height: 5, width: 6, batch: 2, kernel: 3, stride: 1, pad: 1),
+                       outChannels: 3, seed: 110)
+    }
+
+    func testGradientsStride2Pad1() {
+        checkGradients("conv.s2p1", ConvGeometry(channels: 2, height: 7, width: 6, batch: 2, kernel: 3, stride: 2, pad: 1),
+                       outChannels: 3, seed: 120)
+    }
+
+    /// Three images lowered one chunk of two and one of one: the weight gradient sums over chunks.
+    func testGradientsChunked() {
+        let g = ConvGeometry(channels: 2, height: 5, width: 5, batch: 3, kernel: 3, stride: 1, pad: 1)
+        checkGradients("conv.chunked", g, outChannels: 2, workspaceFloats: g.colRows * g.outPlane * 2, seed: 130)
+    }
+}
