@@ -18,7 +18,7 @@ struct ConfigOption: ParsableArguments {
 }
 
 struct ThreadOption: ParsableArguments {
-    @Option(name: .long, help: "BLAS threads per rank (default: the node's cores divided by the ranks on it).")
+    @Option(name: .long, help: "Cores this rank uses: one thread per local group when it holds several, the rest as BLAS threads (default: the node's cores divided by the ranks on it).")
     var threads: Int?
 
     func validate() throws {
