@@ -13,6 +13,8 @@ public protocol Communicator: AnyObject {
     func allreduceSum(_ values: inout [Double]) throws
     /// Rank `root`'s bytes on every rank (lengths may differ before the call).
     func broadcast(_ bytes: inout [UInt8], root: Int) throws
+    /// Every rank's bytes, in rank order, on `root` (an empty array elsewhere).
+    func gather(_ bytes: [UInt8], root: Int) throws -> [[UInt8]]
     func barrier() throws
     /// Ends every rank of the job now, with a non-zero exit code.
     func abort(code: Int32) -> Never
@@ -34,6 +36,7 @@ public final class LocalCommunicator: Communicator {
     }
     public func allreduceSum(_ values: inout [Double]) {}
     public func broadcast(_ bytes: inout [UInt8], root: Int) {}
+    public func gather(_ bytes: [UInt8], root: Int) -> [[UInt8]] { [bytes] }
     public func barrier() {}
     public func abort(code: Int32) -> Never { exit(code) }
 }

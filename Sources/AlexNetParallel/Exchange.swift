@@ -44,21 +44,32 @@ final class Exchange {
     /// What the consumer stages read.
     var input: UnsafePointer<Float> { UnsafePointer((flat ?? gathered).data) }
 
-    func forward(_ comm: Communicator, localGroups: Int) throws {
+    /// The communication of the forward pass: fill in the other ranks' slices.
+    func gather(_ comm: Communicator, localGroups: Int) throws {
         try comm.allgatherInPlace(gathered.data, countPerRank: slice * localGroups)
+    }
+
+    /// Compute after the gather: flatten the maps for a fully connected consumer.
+    func flatten() {
         if let flat { Flatten.forward(gathered.data, flat.data, channels: channels, batch: batch, plane: plane) }
     }
 
-    func backward(_ comm: Communicator, localGroups: Int) throws {
+    /// Compute before the scatter: sum the local groups' gradients (group order) and turn them
+    /// back into maps if needed; returns what to send.
+    func sumLocal() -> UnsafePointer<Float> {
         let sum = dxLocal[0]
         for t in dxLocal.dropFirst() {
             for i in 0..<sum.count { sum[i] += t[i] }
         }
-        var send = UnsafePointer(sum.data)
         if let dxMaps {
             Flatten.backward(sum.data, dxMaps.data, channels: channels, batch: batch, plane: plane)
-            send = UnsafePointer(dxMaps.data)
+            return UnsafePointer(dxMaps.data)
         }
+        return UnsafePointer(sum.data)
+    }
+
+    /// The communication of the backward pass: sum over the ranks, keep this rank's slices.
+    func scatter(_ comm: Communicator, localGroups: Int, send: UnsafePointer<Float>) throws {
         try comm.reduceScatterSum(send: send, recv: dGathered.data + comm.rank * slice * localGroups,
                                   countPerRank: slice * localGroups)
     }

@@ -68,6 +68,21 @@ public final class MPICommunicator: Communicator {
         }
     }
 
+    public func gather(_ bytes: [UInt8], root: Int) throws -> [[UInt8]] {
+        var mine = Int32(bytes.count)
+        var counts = [Int32](repeating: 0, count: size)
+        try check(MPI_Gather(&mine, 1, cmpi_int32(), &counts, 1, cmpi_int32(), Int32(root), comm), "MPI_Gather")
+        var offsets = [Int32](repeating: 0, count: size)
+        for r in 1..<max(size, 1) { offsets[r] = offsets[r - 1] + counts[r - 1] }
+        let total = rank == root ? Int(counts.reduce(0, +)) : 0
+        var all = [UInt8](repeating: 0, count: max(total, 1))
+        try bytes.withUnsafeBytes { send in
+            try check(MPI_Gatherv(send.baseAddress, mine, cmpi_byte(), &all, counts, offsets, cmpi_byte(), Int32(root), comm), "MPI_Gatherv")
+        }
+        guard rank == root else { return [] }
+        return (0..<size).map { Array(all[Int(offsets[$0])..<Int(offsets[$0] + counts[$0])]) }
+    }
+
     public func barrier() throws { try check(MPI_Barrier(comm), "MPI_Barrier") }
 
     public func abort(code: Int32) -> Never {

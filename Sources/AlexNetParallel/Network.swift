@@ -26,7 +26,7 @@ public final class Network {
     let workspaces: [Tensor]
     /// Run the local groups of a layer on one thread each (see `ThreadPlan`).
     public let concurrentGroups: Bool
-    public let timers: LayerTimers
+    public let profile: Profile
 
     /// Floats of im2col workspace a convolution may use for one chunk of images.
     public static let defaultWorkspaceFloats = 8 << 20
@@ -86,7 +86,11 @@ public final class Network {
         self.stages = stages
         self.exchanges = exchanges
         workspaces = local.map { Tensor("workspace.g\($0)", [max(need, 1)]) }
-        timers = LayerTimers(layers: plans.map { $0.spec.name })
+        profile = Profile(layers: plans.map { $0.spec.name })
+        for (l, ex) in exchanges.enumerated() where ex != nil {
+            profile.exchangeForward[l].name = "MPI_Allgather"
+            profile.exchangeBackward[l].name = "MPI_Reduce_scatter_block"
+        }
         initialise()
     }
 
@@ -120,19 +124,28 @@ public final class Network {
         for (l, row) in stages.enumerated() {
             if let ex = exchanges[l] {
                 let t = now()
-                try ex.forward(comm, localGroups: row.count)
-                timers.exchangeForward[l] += now() - t
+                try ex.gather(comm, localGroups: row.count)
+                record(&profile.exchangeForward[l], since: t, block: ex.slice * row.count * 4, span: "\(plans[l].spec.name) all-gather")
             }
             let t = now()
+            exchanges[l]?.flatten()
             eachGroup(row) { i, s in
                 s.forward(training: training, seed: seed, step: step, lrn: spec.lrn, poolSize: spec.poolSize,
                           poolStride: spec.poolStride, workspace: workspaces[i].data)
             }
-            timers.forward[l] += now() - t
+            profile.forward[l] += profile.span("\(plans[l].spec.name) forward", "compute", since: t)
         }
         let t = now()
-        try comm.allgatherInPlace(logits.data, countPerRank: spec.classes / spec.groups * batch * placement.groupsPerRank)
-        timers.logitsGather += now() - t
+        let count = spec.classes / spec.groups * batch * placement.groupsPerRank
+        try comm.allgatherInPlace(logits.data, countPerRank: count)
+        record(&profile.logits, since: t, block: count * 4, span: "logits all-gather")
+    }
+
+    private func record(_ c: inout Profile.Collective, since t: Double, block: Int, span: String) {
+        c.seconds += profile.span(span, "communication", since: t)
+        c.calls += 1
+        c.bytesSent += Profile.bytesPerRank(block: block, ranks: comm.size)
+        c.bytesReceived += Profile.bytesPerRank(block: block, ranks: comm.size)
     }
 
     /// Loss and error counts of the first `valid` images of the batch; with `gradient`, also
@@ -151,11 +164,13 @@ public final class Network {
             eachGroup(stages[l]) { i, s in
                 s.backward(lrn: spec.lrn, poolSize: spec.poolSize, poolStride: spec.poolStride, workspace: workspaces[i].data)
             }
-            timers.backward[l] += now() - t
-            if let ex = exchanges[l] {
+            let send = exchanges[l]?.sumLocal()
+            profile.backward[l] += profile.span("\(plans[l].spec.name) backward", "compute", since: t)
+            if let ex = exchanges[l], let send {
                 let t = now()
-                try ex.backward(comm, localGroups: stages[l].count)
-                timers.exchangeBackward[l] += now() - t
+                try ex.scatter(comm, localGroups: stages[l].count, send: send)
+                record(&profile.exchangeBackward[l], since: t, block: ex.slice * stages[l].count * 4,
+                       span: "\(plans[l].spec.name) reduce-scatter")
             }
         }
     }
@@ -172,23 +187,4 @@ public final class Network {
 
     /// Parameters this rank holds, and the whole model's.
     public var localParameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
-}
-
-/// Seconds spent per layer (summed over the local groups) and in each exchange, since `reset`.
-public final class LayerTimers {
-    public let layers: [String]
-    public var forward: [Double], backward: [Double]
-    public var exchangeForward: [Double], exchangeBackward: [Double]
-    public var logitsGather = 0.0
-
-    init(layers: [String]) {
-        self.layers = layers
-        forward = Array(repeating: 0, count: layers.count)
-        backward = forward; exchangeForward = forward; exchangeBackward = forward
-    }
-
-    public func reset() {
-        for i in layers.indices { forward[i] = 0; backward[i] = 0; exchangeForward[i] = 0; exchangeBackward[i] = 0 }
-        logitsGather = 0
-    }
 }

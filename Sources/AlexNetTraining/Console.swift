@@ -13,10 +13,10 @@ public final class Console {
         isTerminal = isatty(STDOUT_FILENO) != 0
     }
 
-    public func print(_ line: String) {
+    public func print(_ line: String, terminator: String = "\n") {
         guard rank == 0 else { return }
         if progressShown { Swift.print("") ; progressShown = false }
-        Swift.print(line)
+        Swift.print(line, terminator: terminator)
         fflush(stdout)
     }
 

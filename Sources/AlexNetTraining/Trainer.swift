@@ -29,8 +29,12 @@ public struct TrainOptions: Sendable {
     public var maxSteps: Int?
     /// Write every K-th step's loss and errors to `steps.csv` (0: none).
     public var logEvery = 0
-    public init(outDir: String, maxSteps: Int? = nil, logEvery: Int = 0) {
-        self.outDir = outDir; self.maxSteps = maxSteps; self.logEvery = logEvery
+    /// Write every rank's profile counters for the whole run to `profile.json`.
+    public var profile = false
+    /// Write a Chrome trace-event timeline of the run here.
+    public var trace: String?
+    public init(outDir: String, maxSteps: Int? = nil, logEvery: Int = 0, profile: Bool = false, trace: String? = nil) {
+        self.outDir = outDir; self.maxSteps = maxSteps; self.logEvery = logEvery; self.profile = profile; self.trace = trace
     }
 }
 
@@ -73,17 +77,17 @@ public final class Trainer {
     /// One training step on minibatch `step` of `epoch`; returns its loss and error counts.
     @discardableResult
     public func step(epoch: Int, step: Int, globalStep: Int) throws -> SoftmaxCrossEntropy.Result {
-        let N = network.batch
-        batcher.fillTraining(epoch: epoch, step: step, batch: N, input: network.input.data, labels: network.labels)
-        try network.forward(training: true, step: globalStep)
-        let r = network.loss(gradient: true)
-        try network.backward()
-        sgd.update(network.parameters, learningRate: schedule.learningRate)
-        return r
+        try trainingStep(network, sgd: sgd, learningRate: schedule.learningRate, globalStep: globalStep) {
+            batcher.fillTraining(epoch: epoch, step: step, batch: network.batch, input: network.input.data, labels: network.labels)
+        }
     }
 
     /// Top-1 and top-5 error over a whole image set (the test set by default), centre crops.
     public func evaluate(_ set: ImageSet? = nil) throws -> (top1: Double, top5: Double, loss: Double) {
+        try network.profile.excluding { try evaluateCounted(set) }
+    }
+
+    func evaluateCounted(_ set: ImageSet?) throws -> (top1: Double, top5: Double, loss: Double) {
         let set = set ?? batcher.test
         let N = network.batch
         var e1 = 0, e5 = 0, loss = 0.0, seen = 0
@@ -114,6 +118,9 @@ public final class Trainer {
         defer { try? metricsOut?.close(); try? stepsOut?.close() }
 
         let fault = Fault.fromEnvironment()
+        if options.trace != nil { network.profile.trace = [] }
+        network.profile.reset()
+        network.profile.origin = now()
         let lnClasses = Foundation.log(Double(network.spec.classes))
         var globalStep = 0
         let start = now()
@@ -167,6 +174,17 @@ public final class Trainer {
             if stopped { break }
         }
         try saveModel()
+        if options.profile {
+            if let report = try ProfileReport.gather(network.profile, comm: network.comm, config: config.name,
+                                                     batch: N, groups: network.spec.groups, alone: []) {
+                try writeAtomically(try report.json(), to: file("profile.json"))
+                console.print("profile of the run (rank 0, per step):")
+                console.print(report.table(rank: 0), terminator: "")
+            }
+        }
+        if let trace = options.trace {
+            try writeTrace(network.profile, comm: network.comm, label: "rank \(rank)", to: trace)
+        }
         if let last = history.last {
             console.print(String(format: "done: %d steps in %@, final val top-1 %.2f%% top-5 %.2f%%, best top-1 %.2f%%; run directory %@",
                                  globalStep, formatDuration(now() - start), 100 * last.validationErrorTop1, 100 * last.validationErrorTop5,
@@ -183,6 +201,28 @@ public final class Trainer {
         }
         try network.comm.barrier()
     }
+}
+
+/// One SGD step — fill the minibatch, forward, loss, backward, update — each piece timed in
+/// the network's profile. `train`, `bench` and `profile` all step through here.
+@discardableResult
+public func trainingStep(_ network: Network, sgd: SGD, learningRate: Double, globalStep: Int,
+                         fill: () -> Void) throws -> SoftmaxCrossEntropy.Result {
+    let profile = network.profile
+    let t0 = now()
+    fill()
+    profile.data += profile.span("data", "data", since: t0)
+    try network.forward(training: true, step: globalStep)
+    var t = now()
+    let r = network.loss(gradient: true)
+    profile.loss += profile.span("loss", "compute", since: t)
+    try network.backward()
+    t = now()
+    sgd.update(network.parameters, learningRate: learningRate)
+    profile.update += profile.span("update", "compute", since: t)
+    profile.stepSeconds += profile.span("step \(globalStep + 1)", "step", since: t0)
+    profile.steps += 1
+    return r
 }
 
 public struct TrainingError: Error, CustomStringConvertible {

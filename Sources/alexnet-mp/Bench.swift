@@ -40,9 +40,10 @@ struct Bench: ParsableCommand {
                 c.print(String(format: "%-8@ %8.2f %8.2f %8.2f %12.1f %12.1f", r.layers[i], r.forwardMs[i], r.backwardMs[i],
                                r.exchangeMs[i], r.gflopForward[i], r.gflopBackward[i]))
             }
-            let accounted = r.forwardMs.reduce(0, +) + r.backwardMs.reduce(0, +) + r.exchangeMs.reduce(0, +)
-            c.print(String(format: "step (median of %d): %.1f ms; layers and exchanges %.1f ms, the rest (loss, update, logits) %.1f ms",
-                           steps, r.stepMs, accounted, r.stepMs - accounted))
+            let layers = r.forwardMs.reduce(0, +) + r.backwardMs.reduce(0, +) + r.exchangeMs.reduce(0, +)
+            let mean = r.stepMsSamples.reduce(0, +) / Double(r.stepMsSamples.count)
+            c.print(String(format: "step: median %.1f ms of %d (mean %.1f = layers and exchanges %.1f + loss, update, logits %.1f + unaccounted %.1f)",
+                           r.stepMs, steps, mean, layers, r.otherMs, mean - layers - r.otherMs))
             c.print(String(format: "throughput: %.1f images/s, %.1f GFLOP/s of model arithmetic (forward + backward)", r.imagesPerSecond, r.gflopPerSecond))
             c.print(peak.enumerated().map { String(format: "rank %d peak resident %.0f MiB", $0.offset, $0.element / 1_048_576) }.joined(separator: ", "))
         }

@@ -15,6 +15,8 @@ struct Train: ParsableCommand {
     @Option(help: "Run directory to write (default: runs/<config name>-<time>).") var out: String?
     @Option(help: "Random seed (default: the config's train.seed).") var seed: UInt64?
     @Option(name: .customLong("log-every"), help: "Write the loss and errors of every K-th step to steps.csv.") var logEvery: Int = 0
+    @Flag(help: "Keep every rank's compute and communication counters for the whole run; write them to profile.json.") var profile = false
+    @Option(help: "Write a Chrome trace-event timeline of the run (every step: big for long runs).") var trace: String?
     @OptionGroup var threads: ThreadOption
 
     func validate() throws {
@@ -67,7 +69,8 @@ struct Train: ParsableCommand {
             launch.console.print("data: \(batcher.train.count) training and \(batcher.test.count) validation images of \(batcher.train.height)×\(batcher.train.width); run directory \(dir)")
 
             let trainer = Trainer(config: config, network: network, batcher: batcher, console: launch.console,
-                                  options: TrainOptions(outDir: dir, maxSteps: steps, logEvery: logEvery))
+                                  options: TrainOptions(outDir: dir, maxSteps: steps, logEvery: logEvery,
+                                                        profile: profile, trace: trace))
             try trainer.run(epochs: config.train.epochs)
         }
     }
