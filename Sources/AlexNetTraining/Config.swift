@@ -10,14 +10,17 @@ public struct RunConfig: Codable, Equatable, Sendable {
     public var model: ModelConfig
     public var data: DataConfig
     public var train: TrainConfig
+    /// The device each rank plays, for `simulate` and the memory check (default: a GTX 580 3 GB).
+    public var device: DeviceProfile
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case name, model, data, train }
+    enum CodingKeys: String, CodingKey, CaseIterable { case name, model, data, train, device }
     public init(from decoder: Decoder) throws {
         let c = try strictContainer(decoder, CodingKeys.self)
         name = try c.decode(String.self, forKey: .name)
         model = try c.decode(ModelConfig.self, forKey: .model)
         data = try c.decode(DataConfig.self, forKey: .data)
         train = try c.decodeIfPresent(TrainConfig.self, forKey: .train) ?? TrainConfig()
+        device = try c.decodeIfPresent(DeviceProfile.self, forKey: .device) ?? DeviceProfile()
     }
 
     /// Reads and checks a config file.
@@ -55,6 +58,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         _ = try model.spec().plan()
         try train.validate()
         try data.validate()
+        try device.validate()
         guard data.crop == model.input.height, data.crop == model.input.width else {
             throw ConfigError("data.crop: \(data.crop) but model.input is \(model.input.height)×\(model.input.width)")
         }

@@ -17,6 +17,7 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("log-every"), help: "Write the loss and errors of every K-th step to steps.csv.") var logEvery: Int = 0
     @Flag(help: "Keep every rank's compute and communication counters for the whole run; write them to profile.json.") var profile = false
     @Option(help: "Write a Chrome trace-event timeline of the run (every step: big for long runs).") var trace: String?
+    @Flag(name: .customLong("ignore-memory-limit"), help: "Run even if a rank needs more memory than the config's device has.") var ignoreMemoryLimit = false
     @OptionGroup var threads: ThreadOption
 
     func validate() throws {
@@ -33,6 +34,7 @@ struct Train: ParsableCommand {
             if let data { config.data.dir = data }
             let spec = try config.model.spec()
             let placement = try launch.placement(groups: spec.groups)
+            if !ignoreMemoryLimit { try checkDeviceMemory(config, devices: launch.comm.size) }
             let batcher = try loadBatcher(config, dataDir: nil)
             let threads = launch.threadPlan(placement)
             launch.announceBLAS()

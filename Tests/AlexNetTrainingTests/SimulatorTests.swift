@@ -1,0 +1,106 @@
+import AlexNetCore
+import AlexNetLayers
+import AlexNetParallel
+@testable import AlexNetTraining
+import XCTest
+
+/// A communicator that only says where it is: enough to build one rank's network of a
+/// multi-rank placement in this process (building calls no collective).
+private final class PlacedCommunicator: Communicator {
+    let rank: Int, size: Int
+    init(rank: Int, size: Int) { self.rank = rank; self.size = size }
+    func allgatherInPlace(_ buffer: UnsafeMutablePointer<Float>, countPerRank: Int) throws { XCTFail("no collectives here") }
+    func reduceScatterSum(send: UnsafePointer<Float>, recv: UnsafeMutablePointer<Float>, countPerRank: Int) throws { XCTFail("no collectives here") }
+    func allreduceSum(_ values: inout [Double]) throws {}
+    func broadcast(_ bytes: inout [UInt8], root: Int) throws {}
+    func gather(_ bytes: [UInt8], root: Int) throws -> [[UInt8]] { [bytes] }
+    func barrier() throws {}
+    func abort(code: Int32) -> Never { fatalError("abort") }
+}
+
+final class SimulatorTests: XCTestCase {
+    func config(_ name: String) throws -> RunConfig {
+        try RunConfig.load(configPath(name))
+    }
+
+    /// The memory the simulator models for a device is what a rank really allocates for it.
+    func testModelledMemoryIsWhatTheNetworkAllocates() throws {
+        let spec = try config("fashion-mnist").model.spec()
+        for (ranks, strategy) in [(1, Strategy.oneDevice), (2, Strategy.paperSplit)] {
+            let before = Tensor.liveBytes
+            let placement = try Placement(groups: 2, ranks: ranks, rank: 0)
+            let comm: Communicator = ranks == 1 ? LocalCommunicator() : PlacedCommunicator(rank: 0, size: 2)
+            let network = try Network(spec: spec, batch: 128, placement: placement, comm: comm, seed: 1)
+            // Pool indices are Int32 arrays outside Tensor: 4 bytes per pooled output of each local group.
+            let indexBytes = network.plans.filter { $0.spec.pool }.reduce(0) {
+                $0 + 4 * $1.outChannels * 128 * $1.pooledHeight * $1.pooledWidth * placement.groupsPerRank }
+            let allocated = Tensor.liveBytes - before + indexBytes
+            let modelled = try simulate(spec, batch: 128, device: DeviceProfile(), strategy: strategy).memoryBytes
+            XCTAssertEqual(modelled, allocated, "\(strategy): modelled \(modelled) B, allocated \(allocated) B")
+            withExtendedLifetime(network) {}
+        }
+    }
+
+    /// Bytes per device per step of the paper's split, by hand for the paper's AlexNet at batch 128:
+    /// conv3 reads 128 maps of 13×13 per group, fc6 128 of 6×6, fc7 and fc8 2048 neurons; each
+    /// moves once forward and once backward; the logits are 500 classes per device.
+    func testTransfersOfThePaperSplitByHand() throws {
+        let spec = try config("alexnet").model.spec()
+        let sim = try simulate(spec, batch: 128, device: DeviceProfile(), strategy: .paperSplit)
+        let byLayer = Dictionary(uniqueKeysWithValues: sim.layers.map { ($0.name, $0.transferBytes) })
+        XCTAssertEqual(byLayer["conv1"], 0)
+        XCTAssertEqual(byLayer["conv2"], 0)
+        XCTAssertEqual(byLayer["conv3"], 2 * 128 * 13 * 13 * 128 * 4)
+        XCTAssertEqual(byLayer["conv4"], 0)
+        XCTAssertEqual(byLayer["fc6"], 2 * 128 * 6 * 6 * 128 * 4)
+        XCTAssertEqual(byLayer["fc7"], 2 * 2048 * 128 * 4)
+        XCTAssertEqual(byLayer["fc8"], 2 * 2048 * 128 * 4 + 500 * 128 * 4)
+        // Data parallelism moves every gradient: a ring all-reduce over 2 devices sends 2·(1/2) of them.
+        let dp = try simulate(spec, batch: 128, device: DeviceProfile(), strategy: .dataParallel)
+        XCTAssertEqual(dp.transferBytes, 60_965_224 * 4)
+        XCTAssertLessThan(sim.transferBytes * 5, dp.transferBytes, "the paper's split moves far fewer bytes")
+    }
+
+    /// Compute time is FLOPs over the achievable rate: conv1 forward of one group, by hand.
+    func testComputeTimeFollowsTheDevice() throws {
+        let spec = try config("alexnet").model.spec()
+        var d = DeviceProfile()
+        d.memoryEfficiency = 1
+        let sim = try simulate(spec, batch: 128, device: d, strategy: .paperSplit)
+        let conv1 = sim.layers[0]
+        let gemm = 2.0 * 48 * 363 * 55 * 55 * 128 / (1.581e12 * 0.70)
+        XCTAssertGreaterThan(conv1.forwardSeconds, gemm)
+        XCTAssertLessThan(conv1.forwardSeconds, gemm + conv1.memoryBoundSeconds + 1e-12)
+        d.convEfficiency = 0.35
+        let slower = try simulate(spec, batch: 128, device: d, strategy: .paperSplit)
+        XCTAssertEqual(slower.layers[0].forwardSeconds - conv1.forwardSeconds, gemm, accuracy: gemm * 1e-9)
+    }
+
+    /// A device too small is refused with the figure and the layer that tips it over.
+    func testTooLittleMemoryIsRefusedNamingTheLayer() throws {
+        var c = try config("alexnet")
+        XCTAssertNoThrow(try checkDeviceMemory(c, devices: 2))
+        c.device.memoryGiB = 0.6   // 614 MiB: input, logits and workspace 148 + conv1 406 fit; conv2 (240) does not
+        XCTAssertThrowsError(try checkDeviceMemory(c, devices: 2)) { e in
+            let text = "\(e)"
+            XCTAssertTrue(text.contains("runs out at layer conv2"), text)
+            XCTAssertTrue(text.contains("1327 MiB per device"), text)
+        }
+    }
+
+    func testSimulateReportComparesWithThePaper() throws {
+        let text = try simulationReport(try config("alexnet"), epochs: 90, images: 1_200_000, placementDevices: 2)
+        XCTAssertTrue(text.contains("the paper: five to six days on two GTX 580 3 GB"), text)
+        XCTAssertTrue(text.contains("843750 steps"), text)
+        XCTAssertTrue(text.contains("the assumption that moves it most: conv_efficiency"), text)
+        for s in Strategy.allCases { XCTAssertTrue(text.contains(s.rawValue), "missing alternative \(s)") }
+    }
+
+    func testDeviceKeysAreChecked() throws {
+        var text = try String(contentsOfFile: configPath("alexnet"), encoding: .utf8)
+        text += "device:\n  conv_efficiency: 1.5\n"
+        XCTAssertThrowsError(try RunConfig.parse(text, file: "x.yaml")) { XCTAssertTrue("\($0)".contains("device.conv_efficiency"), "\($0)") }
+        text = text.replacingOccurrences(of: "conv_efficiency: 1.5", with: "tflops: 2")
+        XCTAssertThrowsError(try RunConfig.parse(text, file: "x.yaml")) { XCTAssertTrue("\($0)".contains("device.tflops: unknown key"), "\($0)") }
+    }
+}
