@@ -190,8 +190,8 @@ public func simulationReport(_ config: RunConfig, epochs: Int, images: Int, plac
     }
     let steps = Double(epochs) * Double(images) / Double(N)
     let total = steps * sim.stepSeconds
-    out += String(format: "\n%d epochs of %@ images = %.0f steps: predicted %.2f days (%.1f hours)\n",
-                  epochs, images.formatted(), steps, total / 86400, total / 3600)
+    out += String(format: "\n%d epochs of %@ images = %.0f steps: predicted %@\n", epochs, images.formatted(), steps,
+                  total >= 86400 ? String(format: "%.2f days (%.1f hours)", total / 86400, total / 3600) : formatDuration(total))
     let isPaper = (try? spec.parameterCount()) == 60_965_224 && spec.groups == 2
     if isPaper {
         out += String(format: "the paper: five to six days on two GTX 580 3 GB; prediction / 5.5 days = %.2f\n", total / 86400 / 5.5)
