@@ -3,7 +3,7 @@ import Foundation
 
 /// The per-layer table of `alexnet-mp summary`: output shape, parameters and multiply-adds per
 /// group and in total, activation memory per image; with `ranks`, what each rank holds.
-public func summaryTable(_ spec: ModelSpec, name: String, ranks: Int = 1) throws -> String {
+public func summaryTable(_ spec: ModelSpec, name: String, ranks: Int = 1, batch: Int = 128, device: DeviceProfile = DeviceProfile()) throws -> String {
     let plans = try spec.plan()
     let G = spec.groups
     func n(_ v: Int) -> String { v.formatted() }
@@ -40,5 +40,10 @@ public func summaryTable(_ spec: ModelSpec, name: String, ranks: Int = 1) throws
             out += "rank \(r) of \(ranks): groups \(groups.map(String.init).joined(separator: ", ")), \(n(held)) parameters (\(String(format: "%.1f", Double(held * 4) / 1_048_576)) MiB of weights)\n"
         }
     }
+    let sim = try simulate(spec, batch: batch, device: device, strategy: ranks > 1 ? .paperSplit : .oneDevice)
+    let weights = plans.reduce(0) { $0 + 12 * $1.parametersPerGroup * (ranks > 1 ? G / ranks : G) }
+    out += String(format: "memory per device at batch %d: %.0f MiB (weights, gradients and momentum %.0f MiB; activations, their gradients and workspace %.0f MiB) of a %@'s %.0f MiB%@\n",
+                  batch, Double(sim.memoryBytes) / 1_048_576, Double(weights) / 1_048_576, Double(sim.memoryBytes - weights) / 1_048_576,
+                  device.name, device.memoryBytes / 1_048_576, sim.layerThatTipsOver(device) == nil ? "" : " — does not fit")
     return out
 }

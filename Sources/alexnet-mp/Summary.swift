@@ -11,7 +11,8 @@ struct Summary: ParsableCommand {
     func run() throws {
         do {
             let config = try RunConfig.load(configOption.config)
-            print(try summaryTable(try config.model.spec(), name: config.name, ranks: ranks), terminator: "")
+            print(try summaryTable(try config.model.spec(), name: config.name, ranks: ranks, batch: config.train.batch,
+                                   device: config.device), terminator: "")
         } catch {
             FileHandle.standardError.write(Data("alexnet-mp: error: \(error)\n".utf8))
             throw ExitCode(1)
