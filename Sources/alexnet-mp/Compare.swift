@@ -13,11 +13,8 @@ struct Compare: ParsableCommand {
     }
 
     func run() throws {
-        do {
+        try reportingErrors {
             print(compareTable(try runs.map(RunRecord.load)), terminator: "")
-        } catch {
-            FileHandle.standardError.write(Data("alexnet-mp: error: \(error)\n".utf8))
-            throw ExitCode(1)
         }
     }
 }

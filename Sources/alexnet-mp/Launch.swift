@@ -79,6 +79,14 @@ final class Launch {
     }
 }
 
+/// Runs a command that needs no MPI (summary, compare, simulate): an error is one line and exit 1.
+func reportingErrors(_ body: () throws -> Void) throws {
+    do { try body() } catch {
+        FileHandle.standardError.write(Data("alexnet-mp: error: \(error)\n".utf8))
+        throw ExitCode(1)
+    }
+}
+
 /// Loads the data a config names, with `--data` overriding its directory.
 func loadBatcher(_ config: RunConfig, dataDir: String?) throws -> Batcher {
     let dir = dataDir ?? config.data.dir

@@ -18,21 +18,18 @@ struct Simulate: ParsableCommand {
     }
 
     func run() throws {
-        do {
+        try reportingErrors {
             let config = try RunConfig.load(configOption.config)
             let spec = try config.model.spec()
-            let devices = devices ?? spec.groups
+            let devices = self.devices ?? spec.groups
             guard devices == 1 || devices == spec.groups else {
                 throw ConfigError("--devices \(devices): a \(spec.groups)-group model runs on 1 device or on \(spec.groups)")
             }
-            let images = images ?? (spec.classes == 1000 ? 1_200_000 : 60_000)
+            let images = self.images ?? (spec.classes == 1000 ? 1_200_000 : 60_000)
             print(try simulationReport(config, epochs: epochs ?? config.train.epochs, images: images, placementDevices: devices), terminator: "")
             if !ignoreMemoryLimit {
                 try checkDeviceMemory(config, devices: devices)
             }
-        } catch {
-            FileHandle.standardError.write(Data("alexnet-mp: error: \(error)\n".utf8))
-            throw ExitCode(1)
         }
     }
 }
