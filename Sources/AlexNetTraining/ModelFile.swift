@@ -26,7 +26,18 @@ public enum ModelFile {
         (directory as NSString).appendingPathComponent("group\(group).bin")
     }
 
+    /// Writes the parameters' values (a model).
     public static func write(_ parameters: [Parameter], spec: ModelSpec, group: Int, to path: String) throws {
+        try write(tensors: parameters.map(\.value), spec: spec, group: group, to: path)
+    }
+
+    /// Reads the parameters' values (a model).
+    public static func read(into parameters: [Parameter], spec: ModelSpec, group: Int, from path: String) throws {
+        try read(into: parameters.map(\.value), spec: spec, group: group, from: path)
+    }
+
+    /// Writes named tensors (their names are the tensors' own: `conv1.g0.weight`, `….momentum`).
+    public static func write(tensors parameters: [Tensor], spec: ModelSpec, group: Int, to path: String) throws {
         var out = [UInt8]()
         func u32(_ v: Int) { withUnsafeBytes(of: UInt32(v).littleEndian) { out.append(contentsOf: $0) } }
         out += magic
@@ -37,9 +48,9 @@ public enum ModelFile {
             let name = Array(p.name.utf8)
             withUnsafeBytes(of: UInt16(name.count).littleEndian) { out.append(contentsOf: $0) }
             out += name
-            out.append(UInt8(p.value.shape.count))
-            for d in p.value.shape { u32(d) }
-            out.append(contentsOf: UnsafeRawBufferPointer(start: p.value.data, count: p.count * 4))
+            out.append(UInt8(p.shape.count))
+            for d in p.shape { u32(d) }
+            out.append(contentsOf: UnsafeRawBufferPointer(start: p.data, count: p.count * 4))
         }
         let crc = out.withUnsafeBytes { crc32($0) }
         u32(Int(crc))
@@ -48,7 +59,7 @@ public enum ModelFile {
 
     /// Loads `parameters` (in the order `write` wrote them) from `path`, refusing a file that is
     /// truncated, corrupt, of another model or of another group with a one-line message.
-    public static func read(into parameters: [Parameter], spec: ModelSpec, group: Int, from path: String) throws {
+    public static func read(into parameters: [Tensor], spec: ModelSpec, group: Int, from path: String) throws {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ModelFileError(path, FileManager.default.fileExists(atPath: path) ? "cannot be read" : "no such file")
         }
@@ -81,12 +92,12 @@ public enum ModelFile {
             let rank = Int(b[o]); o += 1
             var shape: [Int] = []
             for _ in 0..<rank { shape.append(try u32()) }
-            guard name == p.name, shape == p.value.shape else {
-                throw ModelFileError(path, "tensor \(name) \(shape) where the model has \(p.name) \(p.value.shape)")
+            guard name == p.name, shape == p.shape else {
+                throw ModelFileError(path, "tensor \(name) \(shape) where the model has \(p.name) \(p.shape)")
             }
             guard o + p.count * 4 <= b.count - 4 else { throw ModelFileError(path, "truncated in tensor \(name)") }
             b.withUnsafeBytes { raw in
-                UnsafeMutableRawPointer(p.value.data).copyMemory(from: raw.baseAddress! + o, byteCount: p.count * 4)
+                UnsafeMutableRawPointer(p.data).copyMemory(from: raw.baseAddress! + o, byteCount: p.count * 4)
             }
             o += p.count * 4
         }

@@ -5,7 +5,7 @@ import AlexNetParallel
 import Foundation
 
 /// Metrics of one epoch, one row of `metrics.csv`.
-public struct EpochMetrics: Sendable {
+public struct EpochMetrics: Codable, Sendable, Equatable {
     public var epoch: Int
     public var steps: Int
     public var loss: Double
@@ -33,6 +33,8 @@ public struct TrainOptions: Sendable {
     public var profile = false
     /// Write a Chrome trace-event timeline of the run here.
     public var trace: String?
+    /// Checkpoint cadence (nil: no checkpoints).
+    public var checkpointEvery: CheckpointEvery?
     public init(outDir: String, maxSteps: Int? = nil, logEvery: Int = 0, profile: Bool = false, trace: String? = nil) {
         self.outDir = outDir; self.maxSteps = maxSteps; self.logEvery = logEvery; self.profile = profile; self.trace = trace
     }
@@ -102,15 +104,30 @@ public final class Trainer {
         return (Double(e1) / Double(seen), Double(e5) / Double(seen), loss / Double(seen))
     }
 
-    public func run(epochs: Int) throws {
+    /// Trains until `epochs` (or `options.maxSteps`), starting from `resume` when given.
+    public func run(epochs: Int, resume: TrainerState? = nil) throws {
         let N = network.batch
         let stepsPerEpoch = batcher.stepsPerEpoch(batch: N)
         guard stepsPerEpoch >= 1 else {
             throw ConfigError("train.batch: \(N) is larger than the \(batcher.train.count) training images")
         }
+        var state = resume ?? TrainerState(schedule: schedule, groups: network.spec.groups,
+                                           fingerprint: ModelFile.fingerprint(network.spec))
+        schedule = state.schedule
+        history = state.history
+        let stepsHeader = "step,epoch,loss,top1_error,top5_error,learning_rate\n"
         if rank == 0 {
-            try writeAtomically(EpochMetrics.csvHeader + "\n", to: file("metrics.csv"))
-            if options.logEvery > 0 { try writeAtomically("step,epoch,loss,top1_error,top5_error,learning_rate\n", to: file("steps.csv")) }
+            // On a resume, the files hold what the checkpoint holds and nothing after it.
+            try writeAtomically(EpochMetrics.csvHeader + "\n" + history.map { $0.csvRow + "\n" }.joined(), to: file("metrics.csv"))
+            if options.logEvery > 0 {
+                var kept = stepsHeader
+                if resume != nil, let old = try? String(contentsOfFile: file("steps.csv"), encoding: .utf8) {
+                    for line in old.split(separator: "\n").dropFirst() {
+                        if let s = Int(line.split(separator: ",")[0]), s <= state.globalStep { kept += line + "\n" }
+                    }
+                }
+                try writeAtomically(kept, to: file("steps.csv"))
+            }
         }
         let metricsOut = rank == 0 ? FileHandle(forWritingAtPath: file("metrics.csv")) : nil
         let stepsOut = rank == 0 && options.logEvery > 0 ? FileHandle(forWritingAtPath: file("steps.csv")) : nil
@@ -122,56 +139,81 @@ public final class Trainer {
         network.profile.reset()
         network.profile.origin = now()
         let lnClasses = Foundation.log(Double(network.spec.classes))
-        var globalStep = 0
-        let start = now()
+        let start = now(), firstStep = state.globalStep
+        func checkpoint() throws {
+            state.schedule = schedule
+            state.history = history
+            try Checkpoint.write(network, state: state, run: dir)
+        }
         var stopped = false
-        for epoch in 1...epochs {
+        while state.epoch <= epochs && !stopped {
+            let epoch = state.epoch
             let t0 = now()
-            var loss = 0.0, e1 = 0, e5 = 0, steps = 0
-            for s in 0..<stepsPerEpoch {
-                if let m = options.maxSteps, globalStep >= m { stopped = true; break }
-                if let f = fault, f.rank == rank, f.step == globalStep + 1 {
+            while state.stepInEpoch < stepsPerEpoch {
+                if let m = options.maxSteps, state.globalStep >= m { stopped = true; break }
+                if let f = fault, f.rank == rank, f.step == state.globalStep + 1 {
                     if f.kill { kill(getpid(), SIGKILL) }
                     throw TrainingError("injected fault before step \(f.step) (ALEXNET_MP_FAULT)")
                 }
-                let r = try step(epoch: epoch, step: s, globalStep: globalStep)
+                let s = state.stepInEpoch
+                let r = try step(epoch: epoch, step: s, globalStep: state.globalStep)
                 guard r.loss.isFinite else {
-                    throw TrainingError("the loss became \(r.loss) at step \(globalStep + 1) (epoch \(epoch)); try a smaller train.lr (now \(schedule.learningRate)) or init: he")
+                    throw TrainingError("the loss became \(r.loss) at step \(state.globalStep + 1) (epoch \(epoch)); try a smaller train.lr (now \(schedule.learningRate)) or init: he")
                 }
-                globalStep += 1; steps += 1
-                loss += r.loss; e1 += r.errorsTop1; e5 += r.errorsTop5
-                if options.logEvery > 0, globalStep % options.logEvery == 0 {
-                    let line = String(format: "%d,%d,%.9g,%.6f,%.6f,%.6g\n", globalStep, epoch, r.loss,
+                state.globalStep += 1; state.stepInEpoch += 1; state.epochSteps += 1
+                state.epochLoss += r.loss; state.epochErrorsTop1 += r.errorsTop1; state.epochErrorsTop5 += r.errorsTop5
+                if options.logEvery > 0, state.globalStep % options.logEvery == 0 {
+                    let line = String(format: "%d,%d,%.9g,%.6f,%.6f,%.6g\n", state.globalStep, epoch, r.loss,
                                       Double(r.errorsTop1) / Double(N), Double(r.errorsTop5) / Double(N), schedule.learningRate)
                     stepsOut?.write(Data(line.utf8))
                 }
-                let elapsed = now() - t0
-                let rate = Double(steps * N) / elapsed
+                if case .steps(let k)? = options.checkpointEvery, state.globalStep % k == 0, state.stepInEpoch < stepsPerEpoch {
+                    try checkpoint()
+                }
+                let done = Double(state.globalStep - firstStep)
+                let rate = done * Double(N) / (now() - start)
                 let left = Double((epochs - epoch) * stepsPerEpoch + (stepsPerEpoch - s - 1)) * Double(N) / rate
                 console.progress(String(format: "epoch %d/%d  step %d/%d  loss %.4f  %.0f img/s  %@ left",
-                                        epoch, epochs, s + 1, stepsPerEpoch, loss / Double(steps), rate, formatDuration(left)))
+                                        epoch, epochs, s + 1, stepsPerEpoch, state.epochLoss / Double(state.epochSteps), rate, formatDuration(left)))
             }
+            let steps = state.epochSteps
             if steps == 0 { break }
+            if stopped && options.checkpointEvery != nil { try checkpoint() }   // mid-epoch: resume continues this epoch
             let trainSeconds = now() - t0
             let val = try evaluate()
-            let m = EpochMetrics(epoch: epoch, steps: steps, loss: loss / Double(steps),
-                                 trainErrorTop1: Double(e1) / Double(steps * N), trainErrorTop5: Double(e5) / Double(steps * N),
+            let m = EpochMetrics(epoch: epoch, steps: steps, loss: state.epochLoss / Double(steps),
+                                 trainErrorTop1: Double(state.epochErrorsTop1) / Double(steps * N),
+                                 trainErrorTop5: Double(state.epochErrorsTop5) / Double(steps * N),
                                  validationErrorTop1: val.top1, validationErrorTop5: val.top5,
                                  learningRate: schedule.learningRate, imagesPerSecond: Double(steps * N) / trainSeconds,
                                  seconds: now() - t0)
-            history.append(m)
             metricsOut?.write(Data((m.csvRow + "\n").utf8))
-            console.print(String(format: "epoch %d: loss %.4f  train top-1 %.2f%%  val top-1 %.2f%% top-5 %.2f%%  lr %g  %.0f img/s  %.1f s",
-                                 epoch, m.loss, 100 * m.trainErrorTop1, 100 * m.validationErrorTop1, 100 * m.validationErrorTop5,
-                                 m.learningRate, m.imagesPerSecond, m.seconds))
-            if abs(m.loss - lnClasses) < 0.01 * lnClasses && steps == stepsPerEpoch {
+            console.print(String(format: "epoch %d%@: loss %.4f  train top-1 %.2f%%  val top-1 %.2f%% top-5 %.2f%%  lr %g  %.0f img/s  %.1f s",
+                                 epoch, stopped ? " (partial)" : "", m.loss, 100 * m.trainErrorTop1, 100 * m.validationErrorTop1,
+                                 100 * m.validationErrorTop5, m.learningRate, m.imagesPerSecond, m.seconds))
+            if stopped {
+                history.append(m)   // shown and written, but not in the checkpoint: a resume finishes this epoch
+                break
+            }
+            history.append(m)
+            if abs(m.loss - lnClasses) < 0.01 * lnClasses {
                 console.warning(String(format: "the training loss stayed at ln(%d) = %.3f for all of epoch %d: the net is at chance level. With init: paper on a small net this is expected; try init: he, or check train.lr and the data scale.",
                                        network.spec.classes, lnClasses, epoch))
             }
             if schedule.endEpoch(epoch, validationError: m.validationErrorTop1) {
                 console.print("learning rate divided by \(Int((1 / config.train.schedule.factor).rounded())): now \(schedule.learningRate)")
             }
-            if stopped { break }
+            state.epoch += 1; state.stepInEpoch = 0
+            state.epochLoss = 0; state.epochErrorsTop1 = 0; state.epochErrorsTop5 = 0; state.epochSteps = 0
+            if let every = options.checkpointEvery {
+                let finished = state.epoch > epochs || (options.maxSteps.map { state.globalStep >= $0 } ?? false)
+                let due: Bool
+                switch every {
+                case .epochs(let k): due = epoch % k == 0 || finished
+                case .steps(let k): due = state.globalStep % k == 0 || finished
+                }
+                if due { try checkpoint() }
+            }
         }
         try saveModel()
         if options.profile {
@@ -187,7 +229,7 @@ public final class Trainer {
         }
         if let last = history.last {
             console.print(String(format: "done: %d steps in %@, final val top-1 %.2f%% top-5 %.2f%%, best top-1 %.2f%%; run directory %@",
-                                 globalStep, formatDuration(now() - start), 100 * last.validationErrorTop1, 100 * last.validationErrorTop5,
+                                 state.globalStep, formatDuration(now() - start), 100 * last.validationErrorTop1, 100 * last.validationErrorTop5,
                                  100 * (history.map(\.validationErrorTop1).min() ?? 1), dir))
         }
     }

@@ -15,6 +15,9 @@ struct Train: ParsableCommand {
     @Option(help: "Run directory to write (default: runs/<config name>-<time>).") var out: String?
     @Option(help: "Random seed (default: the config's train.seed).") var seed: UInt64?
     @Option(name: .customLong("log-every"), help: "Write the loss and errors of every K-th step to steps.csv.") var logEvery: Int = 0
+    @Option(name: .customLong("checkpoint-every"), help: "Checkpoint every N steps (\"500\") or N epochs (\"1e\"); \"0\" for none. The end of the run is always checkpointed.")
+    var checkpointEvery: String = "1e"
+    @Option(help: "Continue the run in this directory from its latest complete checkpoint (its config.yaml is used).") var resume: String?
     @Flag(help: "Keep every rank's compute and communication counters for the whole run; write them to profile.json.") var profile = false
     @Option(help: "Write a Chrome trace-event timeline of the run (every step: big for long runs).") var trace: String?
     @Flag(name: .customLong("ignore-memory-limit"), help: "Run even if a rank needs more memory than the config's device has.") var ignoreMemoryLimit = false
@@ -24,11 +27,17 @@ struct Train: ParsableCommand {
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs).") }
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps).") }
         if logEvery < 0 { throw ValidationError("--log-every must not be negative, got \(logEvery).") }
+        if checkpointEvery != "0" && CheckpointEvery(checkpointEvery) == nil {
+            throw ValidationError("--checkpoint-every takes a number of steps (500) or epochs (1e), or 0 for none; got \(checkpointEvery).")
+        }
+        if resume != nil && (seed != nil || out != nil) {
+            throw ValidationError("--resume continues a run with its own seed and directory: drop --seed and --out.")
+        }
     }
 
     func run() throws {
         try Launch.run(threads: threads.threads) { launch in
-            var config = try RunConfig.load(configOption.config)
+            var config = try RunConfig.load(resume.map { ($0 as NSString).appendingPathComponent("config.yaml") } ?? configOption.config)
             if let epochs { config.train.epochs = epochs }
             if let seed { config.train.seed = seed }
             if let data { config.data.dir = data }
@@ -40,10 +49,10 @@ struct Train: ParsableCommand {
             launch.announceBLAS()
 
             let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
-            var dirBytes = Array((out ?? "runs/\(config.name)-\(stamp)").utf8)
+            var dirBytes = Array((resume ?? out ?? "runs/\(config.name)-\(stamp)").utf8)
             try launch.comm.broadcast(&dirBytes, root: 0)
             let dir = String(decoding: dirBytes, as: UTF8.self)
-            if launch.comm.rank == 0 {
+            if launch.comm.rank == 0 && resume == nil {
                 do {
                     try FileManager.default.createDirectory(atPath: dir + "/model", withIntermediateDirectories: true)
                 } catch { throw TrainingError("\(dir): cannot create the run directory: \(error.localizedDescription)") }
@@ -70,10 +79,18 @@ struct Train: ParsableCommand {
                 + perRank.enumerated().map { "rank \($0.offset) holds \(Int($0.element).formatted()) (groups \(Placement.groupsText(try! launch.placement(groups: spec.groups), rank: $0.offset)))" }.joined(separator: ", "))
             launch.console.print("data: \(batcher.train.count) training and \(batcher.test.count) validation images of \(batcher.train.height)×\(batcher.train.width); run directory \(dir)")
 
-            let trainer = Trainer(config: config, network: network, batcher: batcher, console: launch.console,
-                                  options: TrainOptions(outDir: dir, maxSteps: steps, logEvery: logEvery,
-                                                        profile: profile, trace: trace))
-            try trainer.run(epochs: config.train.epochs)
+            var options = TrainOptions(outDir: dir, maxSteps: steps, logEvery: logEvery, profile: profile, trace: trace)
+            options.checkpointEvery = CheckpointEvery(checkpointEvery)
+            let trainer = Trainer(config: config, network: network, batcher: batcher, console: launch.console, options: options)
+            var state: TrainerState?
+            if let resume {
+                guard let latest = try Checkpoint.latest(resume) else {
+                    throw TrainingError("\(resume): no complete checkpoint to resume from")
+                }
+                state = try Checkpoint.read(network, from: latest)
+                launch.console.print("resuming \(resume) from \(latest): step \(state!.globalStep), epoch \(state!.epoch)")
+            }
+            try trainer.run(epochs: config.train.epochs, resume: state)
         }
     }
 }
