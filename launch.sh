@@ -36,7 +36,10 @@ setup() {
 mpi() {
     local n=$1; shift
     # yield_when_idle: a rank waiting in a collective gives its core away (this machine is shared).
-    local flags=(--oversubscribe --mca mpi_yield_when_idle 1)
+    # odls_base_sigkill_timeout T: on Ctrl-C, mpirun sends the ranks SIGTERM after T seconds and
+    # SIGKILL T seconds after that (default 1): T = 10 gives them time to finish the step and
+    # write a checkpoint.
+    local flags=(--oversubscribe --mca mpi_yield_when_idle 1 --mca odls_base_sigkill_timeout 10)
     [ "$(id -u)" -ne 0 ] || flags+=(--allow-run-as-root)
     mpirun -np "$n" "${flags[@]}" "$@"
 }

@@ -20,6 +20,8 @@ public final class Profile {
     public var exchangeForward: [Collective], exchangeBackward: [Collective]
     public var logits = Collective(name: "MPI_Allgather")
     public var data = 0.0, loss = 0.0, update = 0.0
+    /// The per-step agreement on stopping (one tiny all-reduce).
+    public var control = 0.0
     public var steps = 0, stepSeconds = 0.0
 
     /// Trace spans, when tracing: (name, category, start, duration) in seconds since `origin`.
@@ -41,16 +43,16 @@ public final class Profile {
             exchangeBackward[i] = Collective(name: exchangeBackward[i].name)
         }
         logits = Collective(name: logits.name)
-        data = 0; loss = 0; update = 0; steps = 0; stepSeconds = 0
+        data = 0; loss = 0; update = 0; control = 0; steps = 0; stepSeconds = 0
         if trace != nil { trace = [] }
     }
 
     /// Runs `body` without counting it (evaluation passes inside a training run); its spans
     /// stay in the timeline.
     public func excluding<T>(_ body: () throws -> T) rethrows -> T {
-        let saved = (forward, backward, exchangeForward, exchangeBackward, logits, data, loss, update, steps, stepSeconds)
+        let saved = (forward, backward, exchangeForward, exchangeBackward, logits, data, loss, update, control, steps, stepSeconds)
         defer {
-            (forward, backward, exchangeForward, exchangeBackward, logits, data, loss, update, steps, stepSeconds) = saved
+            (forward, backward, exchangeForward, exchangeBackward, logits, data, loss, update, control, steps, stepSeconds) = saved
         }
         return try body()
     }
@@ -80,7 +82,7 @@ public final class Profile {
                    Record.Layer(name: layers[i], forwardSeconds: forward[i], backwardSeconds: backward[i],
                                 exchangeForward: exchangeForward[i].calls > 0 ? exchangeForward[i] : nil,
                                 exchangeBackward: exchangeBackward[i].calls > 0 ? exchangeBackward[i] : nil) },
-               logits: logits, dataSeconds: data, lossSeconds: loss, updateSeconds: update,
+               logits: logits, dataSeconds: data, lossSeconds: loss, updateSeconds: update, controlSeconds: control,
                steps: steps, stepSeconds: stepSeconds)
     }
 
@@ -93,6 +95,8 @@ public final class Profile {
         public var layers: [Layer]
         public var logits: Collective
         public var dataSeconds: Double, lossSeconds: Double, updateSeconds: Double
+        /// Outside the step: the stop check after it (train only).
+        public var controlSeconds: Double
         public var steps: Int, stepSeconds: Double
         /// Bytes per rank of every collective called (the block each rank contributes).
         public func blockBytes(ranks: Int) -> [Int] {

@@ -54,6 +54,9 @@ public struct ProfileReport: Codable, Sendable {
         rows.append(["data (wait)", ms(r.dataSeconds), "", "", "", "", "", share(r.dataSeconds)])
         rows.append(["loss", ms(r.lossSeconds), "", "", "", "", "", share(r.lossSeconds)])
         rows.append(["update", "", ms(r.updateSeconds), "", "", "", "", share(r.updateSeconds)])
+        if r.controlSeconds > 0 {
+            rows.append(["stop check", "", "", ms(r.controlSeconds), "MPI_Allreduce (outside the step)", "", "", ""])
+        }
         rows.append(["unaccounted", ms(r.unaccountedSeconds), "", "", "", "", "", share(r.unaccountedSeconds)])
         let comm = r.layers.reduce(0) { $0 + ($1.exchangeForward?.seconds ?? 0) + ($1.exchangeBackward?.seconds ?? 0) } + r.logits.seconds
         let sent = r.layers.reduce(0) { $0 + ($1.exchangeForward?.bytesSent ?? 0) + ($1.exchangeBackward?.bytesSent ?? 0) } + r.logits.bytesSent

@@ -170,6 +170,16 @@ public final class Trainer {
                 if case .steps(let k)? = options.checkpointEvery, state.globalStep % k == 0, state.stepInEpoch < stepsPerEpoch {
                     try checkpoint()
                 }
+                // Every rank stops at the same step: agree on whether any was signalled.
+                let t = now()
+                var signalled = [StopSignal.requested ? 1.0 : 0.0]
+                try network.comm.allreduceSum(&signalled)
+                network.profile.control += network.profile.span("stop check", "communication", since: t)
+                if signalled[0] > 0 {
+                    try checkpoint()
+                    console.print("stopped by a signal after step \(state.globalStep); checkpoint written. Continue with: alexnet-mp train --resume \(dir)")
+                    return
+                }
                 let done = Double(state.globalStep - firstStep)
                 let rate = done * Double(N) / (now() - start)
                 let left = Double((epochs - epoch) * stepsPerEpoch + (stepsPerEpoch - s - 1)) * Double(N) / rate

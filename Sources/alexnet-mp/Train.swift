@@ -90,6 +90,7 @@ struct Train: ParsableCommand {
                 state = try Checkpoint.read(network, from: latest)
                 launch.console.print("resuming \(resume) from \(latest): step \(state!.globalStep), epoch \(state!.epoch)")
             }
+            StopSignal.install()
             try trainer.run(epochs: config.train.epochs, resume: state)
         }
     }
