@@ -185,6 +185,22 @@ public final class Network {
         }
     }
 
+    /// Where non-finite numbers first appear on this rank, in forward order: a layer's
+    /// parameters, or its output for the last minibatch. Nil when everything is finite.
+    public func firstNonFinite() -> String? {
+        func bad(_ t: Tensor) -> Bool { t.buffer.contains { !$0.isFinite } }
+        if bad(input) { return "the input minibatch" }
+        for row in stages {
+            for s in row {
+                let where_ = "\(s.plan.spec.name) (group \(s.group))"
+                if let p = s.parameters.first(where: { bad($0.value) }) { return "the parameters \(p.name) of \(where_)" }
+                if bad(s.y) { return "the output of \(where_)" }
+                if bad(s.out) { return "the output of \(where_) after LRN/pooling" }
+            }
+        }
+        return bad(logits) ? "the logits" : nil
+    }
+
     /// Parameters this rank holds, and the whole model's.
     public var localParameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
 }

@@ -158,7 +158,8 @@ public final class Trainer {
                 let s = state.stepInEpoch
                 let r = try step(epoch: epoch, step: s, globalStep: state.globalStep)
                 guard r.loss.isFinite else {
-                    throw TrainingError("the loss became \(r.loss) at step \(state.globalStep + 1) (epoch \(epoch)); try a smaller train.lr (now \(schedule.learningRate)) or init: he")
+                    let origin = network.firstNonFinite().map { "; the first non-finite values are in \($0)" } ?? ""
+                    throw TrainingError("the loss became \(r.loss) at step \(state.globalStep + 1) (epoch \(epoch))\(origin); try a smaller train.lr (now \(schedule.learningRate)) or init: he. The last checkpoint is untouched.")
                 }
                 state.globalStep += 1; state.stepInEpoch += 1; state.epochSteps += 1
                 state.epochLoss += r.loss; state.epochErrorsTop1 += r.errorsTop1; state.epochErrorsTop5 += r.errorsTop5

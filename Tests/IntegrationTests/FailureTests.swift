@@ -57,4 +57,18 @@ final class FailureTests: XCTestCase {
         XCTAssertNotEqual(r.status, 0)
         XCTAssertTrue(r.stderr.contains("/nonexistent/fmnist: data directory does not exist"), r.stderr)
     }
+
+    func testANaNLossStopsNamingTheStepAndTheLayer() throws {
+        let dir = Run.tempDir("nan")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let text = try String(contentsOfFile: Run.packageRoot.path + "/configs/fashion-mnist.yaml", encoding: .utf8)
+            .replacingOccurrences(of: "  lr: 0.01", with: "  lr: 5000")
+        try text.write(toFile: dir + "/nan.yaml", atomically: true, encoding: .utf8)
+        let r = try Run.alexnet(["train", "--config", dir + "/nan.yaml", "--steps", "50", "--out", dir + "/run"], ranks: 2, timeout: 120)
+        XCTAssertFalse(r.timedOut)
+        XCTAssertNotEqual(r.status, 0)
+        let line = r.stderr.split(separator: "\n").first { $0.contains("the loss became") }.map(String.init) ?? ""
+        XCTAssertTrue(line.range(of: #"at step \d+ \(epoch 1\); the first non-finite values are in .*(conv|fc)\d"#, options: .regularExpression) != nil, r.stderr)
+        XCTAssertTrue(line.contains("try a smaller train.lr (now 5000.0)"), line)
+    }
 }
