@@ -207,9 +207,11 @@ public final class Trainer {
                 break
             }
             history.append(m)
-            if abs(m.loss - lnClasses) < 0.01 * lnClasses {
-                console.warning(String(format: "the training loss stayed at ln(%d) = %.3f for all of epoch %d: the net is at chance level. With init: paper on a small net this is expected; try init: he, or check train.lr and the data scale.",
-                                       network.spec.classes, lnClasses, epoch))
+            // At chance level: the loss never got below ln(classes), and the error is what guessing gives.
+            let chanceError = 1 - 1 / Double(network.spec.classes)
+            if m.loss >= 0.99 * lnClasses && m.trainErrorTop1 >= 0.95 * chanceError {
+                console.warning(String(format: "the training loss stayed at ln(%d) = %.3f or above for all of epoch %d (%.3f, training error %.1f%%): the net is at chance level. With init: paper on a small net this is expected; try init: he, or check train.lr and the data scale.",
+                                       network.spec.classes, lnClasses, epoch, m.loss, 100 * m.trainErrorTop1))
             }
             if schedule.endEpoch(epoch, validationError: m.validationErrorTop1) {
                 console.print("learning rate divided by \(Int((1 / config.train.schedule.factor).rounded())): now \(schedule.learningRate)")

@@ -7,7 +7,7 @@ import Foundation
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Top-1 and top-5 error of a saved model on the test set.")
 
-    @Option(help: "A run directory, or its model/ directory (group<g>.bin shards beside the run's config.yaml).")
+    @Option(help: "A run directory, its model/ directory, or a shard in it (model/group<g>.bin; every group's shard is read).")
     var model: String
     @Option(help: "Data directory (default: the run config's data.dir).") var data: String?
     @OptionGroup var threads: ThreadOption
@@ -15,7 +15,8 @@ struct Eval: ParsableCommand {
     func run() throws {
         try Launch.run(threads: threads.threads) { launch in
             var runDir = model
-            if (model as NSString).lastPathComponent == "model" { runDir = (model as NSString).deletingLastPathComponent }
+            if model.hasSuffix(".bin") { runDir = (model as NSString).deletingLastPathComponent }
+            if (runDir as NSString).lastPathComponent == "model" { runDir = (runDir as NSString).deletingLastPathComponent }
             let configPath = (runDir as NSString).appendingPathComponent("config.yaml")
             guard FileManager.default.fileExists(atPath: configPath) else {
                 throw ConfigError("\(model): not a run directory (no config.yaml)")
