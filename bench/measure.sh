@@ -3,6 +3,7 @@
 # bench of both configs on 1 rank and on 2 ranks, the 2-rank profile of the small config, and one
 # epoch of the small config in each placement. Run from the repository root after ./launch.sh setup.
 #   bench/measure.sh [OUT_DIR]        (default runs/measure-<time>)
+#   EPOCHS=0 bench/measure.sh         skip the two one-epoch runs (about 5 minutes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.build/release/alexnet-mp
@@ -21,7 +22,9 @@ MPI=(mpirun -np 2 --oversubscribe --mca mpi_yield_when_idle 1)
     done
     echo "## ${MPI[*]} $BIN profile --config configs/fashion-mnist.yaml --steps 30"
     "${MPI[@]}" "$BIN" profile --config configs/fashion-mnist.yaml --steps 30 --json "$OUT/profile-fashion-mnist.json"
-    echo "## one epoch each: $BIN train --epochs 1 and ${MPI[*]} $BIN train --epochs 1"
-    "$BIN" train --epochs 1 --checkpoint-every 0 --out "$OUT/epoch-1rank" | grep -a -E "^epoch 1:"
-    "${MPI[@]}" "$BIN" train --epochs 1 --checkpoint-every 0 --out "$OUT/epoch-2ranks" | grep -a -E "^epoch 1:"
+    if [ "${EPOCHS:-1}" != 0 ]; then
+        echo "## one epoch each: $BIN train --epochs 1 and ${MPI[*]} $BIN train --epochs 1"
+        "$BIN" train --epochs 1 --checkpoint-every 0 --out "$OUT/epoch-1rank" | grep -a -E "^epoch 1:"
+        "${MPI[@]}" "$BIN" train --epochs 1 --checkpoint-every 0 --out "$OUT/epoch-2ranks" | grep -a -E "^epoch 1:"
+    fi
 } 2>&1 | tee "$OUT/measure.log"
