@@ -1,3 +1,5 @@
+import Foundation
+
 /// How the devices (groups placed on ranks) exchange data. Layers never see it; the network
 /// calls it at the exchanges. A communicator of size 1 runs the same code path as many.
 public protocol Communicator: AnyObject {
@@ -41,6 +43,3 @@ public final class LocalCommunicator: Communicator {
     public func abort(code: Int32) -> Never { exit(code) }
 }
 
-#if canImport(Glibc)
-import Glibc
-#endif

@@ -13,7 +13,6 @@ import AlexNetLayers
 /// slices in `dGathered`. With two groups both placements add the same two numbers, so the
 /// result is bit-for-bit the same on 1 rank and on 2.
 final class Exchange {
-    let layer: Int
     let slice: Int
     let groups: Int
     let gathered: Tensor, dGathered: Tensor
@@ -25,7 +24,6 @@ final class Exchange {
     let channels: Int, batch: Int, plane: Int
 
     init(plan: LayerPlan, previous: LayerPlan, groups: Int, localGroups: Int, batch N: Int) {
-        layer = plan.index
         self.groups = groups
         slice = previous.outputPerImage * N
         channels = previous.outChannels * groups

@@ -67,7 +67,7 @@ final class Stage {
             poolIndex!.initialize(repeating: 0, count: out.count)
         } else { poolOut = nil; poolIndex = nil }
         dropMask = plan.spec.dropout > 0 ? Tensor(name + ".mask", yShape) : nil
-        x = UnsafePointer(y.data)  // set by the network
+        x = UnsafePointer(y.data)  // a placeholder: the network points it at the real input
     }
 
     deinit { poolIndex?.deallocate() }
