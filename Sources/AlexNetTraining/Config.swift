@@ -300,7 +300,22 @@ func describe(_ e: DecodingError) -> String {
     case .keyNotFound(let k, let ctx): return "\(keyPath(ctx.codingPath + [k])): missing key"
     case .typeMismatch(let t, let ctx): return "\(keyPath(ctx.codingPath)): expected \(t)"
     case .valueNotFound(let t, let ctx): return "\(keyPath(ctx.codingPath)): expected \(t), found nothing"
-    case .dataCorrupted(let ctx): return "\(keyPath(ctx.codingPath)): \(ctx.debugDescription)"
+    case .dataCorrupted(let ctx):
+        let path = keyPath(ctx.codingPath)
+        if let range = ctx.debugDescription.range(of: "invalid String value ") {
+            let value = ctx.debugDescription[range.upperBound...]
+            let allowed: String
+            switch ctx.codingPath.last?.stringValue ?? "" {
+            case "type" where path.contains("schedule"): allowed = "plateau, step, fixed"
+            case "type": allowed = "conv, fc"
+            case "sees": allowed = "own, all"
+            case "init": allowed = "paper, he"
+            case "source": allowed = "idx"
+            default: allowed = ""
+            }
+            return "\(path): '\(value)' is not allowed" + (allowed.isEmpty ? "" : " (expected one of: \(allowed))")
+        }
+        return "\(path): \(ctx.debugDescription)"
     @unknown default: return "\(e)"
     }
 }
