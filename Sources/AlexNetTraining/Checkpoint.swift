@@ -28,6 +28,11 @@ public enum Checkpoint {
     static func root(_ run: String) -> String { (run as NSString).appendingPathComponent("checkpoints") }
     static func name(_ step: Int) -> String { String(format: "step-%08d", step) }
 
+    /// Bytes of a group's shard on disk (data, names, shapes and the fixed header).
+    static func shardBytes(_ network: Network, group: Int) -> Int {
+        tensors(network, group: group).reduce(32) { $0 + 3 + $1.name.utf8.count + 4 * $1.shape.count + 4 * $1.count }
+    }
+
     /// The tensors a group's shard holds: each parameter's value and momentum.
     static func tensors(_ network: Network, group: Int) -> [Tensor] {
         network.parameters(group: group).flatMap { [$0.value, $0.momentum] }
@@ -42,9 +47,24 @@ public enum Checkpoint {
             try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
         }
         try comm.barrier()
-        for g in network.placement.localGroups {
-            try ModelFile.write(tensors: tensors(network, group: g), spec: network.spec, group: g,
-                                to: ModelFile.path(directory: tmp, group: g))
+        // Refuse before writing when this rank's shards cannot fit: the disk is left as it was.
+        let groups = network.placement.localGroups
+        let needed = groups.reduce(0) { $0 + shardBytes(network, group: $1) }
+        if let free = freeDiskBytes(tmp), free < needed {
+            throw TrainingError("\(tmp): not enough disk space for the checkpoint of step \(state.globalStep): this rank's shards need \(mebibytes(needed)), \(mebibytes(free)) are free; the previous checkpoint is kept")
+        }
+        do {
+            for g in groups {
+                try ModelFile.write(tensors: tensors(network, group: g), spec: network.spec, group: g,
+                                    to: ModelFile.path(directory: tmp, group: g))
+            }
+        } catch {
+            for g in groups { unlink(ModelFile.path(directory: tmp, group: g)) }   // give the space back
+            let whole = shardBytes(network, group: groups[0]) * network.spec.groups
+            if let free = freeDiskBytes(tmp), free < whole {
+                throw TrainingError("\(tmp): the disk filled while writing the checkpoint of step \(state.globalStep): it needs \(mebibytes(whole)) (\(network.spec.groups) shards of \(mebibytes(whole / network.spec.groups))), \(mebibytes(free)) are free; the previous checkpoint is kept")
+            }
+            throw TrainingError("checkpoint of step \(state.globalStep) not written, the previous one is kept: \(error)")
         }
         try comm.barrier()   // every shard is on disk
         guard comm.rank == 0 else { return }

@@ -63,7 +63,12 @@ public enum ModelFile {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ModelFileError(path, FileManager.default.fileExists(atPath: path) ? "cannot be read" : "no such file")
         }
-        let b = [UInt8](data)
+        try parse([UInt8](data), into: parameters, spec: spec, group: group, file: path)
+    }
+
+    /// `read` of bytes already in memory; errors name `path`. Nothing is written into
+    /// `parameters` unless the checksum matches.
+    public static func parse(_ b: [UInt8], into parameters: [Tensor], spec: ModelSpec, group: Int, file path: String) throws {
         guard b.count >= 32, Array(b[0..<8]) == magic else { throw ModelFileError(path, "not an alexnet-mp model shard (bad magic)") }
         let stored = b[(b.count - 4)...].withUnsafeBytes { $0.loadUnaligned(as: UInt32.self).littleEndian }
         let actual = b[0..<(b.count - 4)].withUnsafeBytes { crc32($0) }
@@ -128,6 +133,9 @@ public func writeAtomically(_ bytes: [UInt8], to path: String) throws {
     close(fd)
     guard ok else {
         unlink(tmp)
+        if err == ENOSPC || err == EDQUOT {
+            throw ModelFileError(path, "the disk is full: the file needs \(mebibytes(bytes.count)), \(freeSpaceText(path)) (nothing was replaced)")
+        }
         throw ModelFileError(path, "write failed after \(written) of \(bytes.count) bytes: \(String(cString: strerror(err)))")
     }
     guard rename(tmp, path) == 0 else {
@@ -137,3 +145,18 @@ public func writeAtomically(_ bytes: [UInt8], to path: String) throws {
 }
 
 public func writeAtomically(_ text: String, to path: String) throws { try writeAtomically(Array(text.utf8), to: path) }
+
+/// Bytes free for this user on the file system that holds `path` (or its directory).
+public func freeDiskBytes(_ path: String) -> Int? {
+    var st = statvfs()
+    var dir = path
+    while !dir.isEmpty, !FileManager.default.fileExists(atPath: dir) { dir = (dir as NSString).deletingLastPathComponent }
+    guard statvfs(dir.isEmpty ? "." : dir, &st) == 0 else { return nil }
+    return Int(st.f_bavail) * Int(st.f_frsize)
+}
+
+func mebibytes(_ bytes: Int) -> String { String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
+
+func freeSpaceText(_ path: String) -> String {
+    freeDiskBytes(path).map { "\(mebibytes($0)) are free there" } ?? "the free space is unknown"
+}

@@ -85,11 +85,14 @@ public final class Trainer {
     }
 
     /// Top-1 and top-5 error over a whole image set (the test set by default), centre crops.
-    public func evaluate(_ set: ImageSet? = nil) throws -> (top1: Double, top5: Double, loss: Double) {
-        try network.profile.excluding { try evaluateCounted(set) }
+    /// Error and loss over `set` (default: the test set). `logits`, when given, receives each
+    /// image's logits in image order (`classes` floats per image).
+    public func evaluate(_ set: ImageSet? = nil, logits: ((_ image: Int, _ values: [Float]) -> Void)? = nil) throws
+        -> (top1: Double, top5: Double, loss: Double) {
+        try network.profile.excluding { try evaluateCounted(set, logits: logits) }
     }
 
-    func evaluateCounted(_ set: ImageSet?) throws -> (top1: Double, top5: Double, loss: Double) {
+    func evaluateCounted(_ set: ImageSet?, logits: ((Int, [Float]) -> Void)? = nil) throws -> (top1: Double, top5: Double, loss: Double) {
         let set = set ?? batcher.test
         let N = network.batch
         var e1 = 0, e5 = 0, loss = 0.0, seen = 0
@@ -99,6 +102,10 @@ public final class Trainer {
             try network.forward(training: false, step: 0)
             let r = network.loss(valid: valid, gradient: false)
             e1 += r.errorsTop1; e5 += r.errorsTop5; loss += r.loss * Double(valid); seen += valid
+            if let logits {
+                let K = network.spec.classes, z = network.logits.data   // [classes][N]
+                for n in 0..<valid { logits(start + n, (0..<K).map { z[$0 * N + n] }) }
+            }
             start += N
         }
         return (Double(e1) / Double(seen), Double(e5) / Double(seen), loss / Double(seen))

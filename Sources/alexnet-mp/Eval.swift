@@ -7,35 +7,51 @@ import Foundation
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Top-1 and top-5 error of a saved model on the test set.")
 
-    @Option(help: "A run directory, its model/ directory, or a shard in it (model/group<g>.bin; every group's shard is read).")
+    @Option(help: ArgumentHelp("A run directory (its model/, else its latest checkpoint), its model/ directory, a shard in it (every group's shard is read), or a .safetensors file written by `export`."))
     var model: String
-    @Option(help: "Data directory (default: the run config's data.dir).") var data: String?
+    @Option(help: "Data directory (default: the config's data.dir).") var data: String?
+    @Option(help: "Write the logits of the evaluated images to this .npy file (float32, [images, classes], test-set order).")
+    var logits: String?
     @OptionGroup var threads: ThreadOption
+
+    func validate() throws {
+        if let logits, !logits.hasSuffix(".npy") { throw ValidationError("--logits: \(logits) must end in .npy.") }
+    }
 
     func run() throws {
         try Launch.run(threads: threads.threads) { launch in
+            let safetensors = model.hasSuffix(".safetensors")
             var runDir = model
-            if model.hasSuffix(".bin") { runDir = (model as NSString).deletingLastPathComponent }
-            if (runDir as NSString).lastPathComponent == "model" { runDir = (runDir as NSString).deletingLastPathComponent }
-            let configPath = (runDir as NSString).appendingPathComponent("config.yaml")
-            guard FileManager.default.fileExists(atPath: configPath) else {
-                throw ConfigError("\(model): not a run directory (no config.yaml)")
+            let config: RunConfig
+            var file: SafeTensors?
+            if safetensors {
+                let f = try SafeTensors.read(model)
+                config = try PyTorchExport.config(of: f)
+                file = f
+            } else {
+                if model.hasSuffix(".bin") { runDir = (model as NSString).deletingLastPathComponent }
+                if (runDir as NSString).lastPathComponent == "model" { runDir = (runDir as NSString).deletingLastPathComponent }
+                let configPath = (runDir as NSString).appendingPathComponent("config.yaml")
+                guard FileManager.default.fileExists(atPath: configPath) else {
+                    throw ConfigError("\(model): not a run directory (no config.yaml)")
+                }
+                config = try RunConfig.load(configPath)
             }
-            let config = try RunConfig.load(configPath)
             let spec = try config.model.spec()
             let placement = try launch.placement(groups: spec.groups)
             let batcher = try loadBatcher(config, dataDir: data)
             let threads = launch.threadPlan(placement)
             let network = try Network(spec: spec, batch: config.train.batch, placement: placement, comm: launch.comm,
                                       seed: config.train.seed, concurrentGroups: threads.concurrentGroups)
-            let modelDir = (runDir as NSString).appendingPathComponent("model")
-            for g in placement.localGroups {
-                try ModelFile.read(into: network.parameters(group: g), spec: spec, group: g,
-                                   from: ModelFile.path(directory: modelDir, group: g))
-            }
+            if let file { try PyTorchExport.load(file, into: network) } else { _ = try loadModel(run: runDir, into: network) }
             let trainer = Trainer(config: config, network: network, batcher: batcher, console: launch.console,
-                                  options: TrainOptions(outDir: runDir))
-            let r = try trainer.evaluate()
+                                  options: TrainOptions(outDir: safetensors ? NSTemporaryDirectory() : runDir))
+            let K = spec.classes
+            var all = logits != nil ? [Float](repeating: 0, count: batcher.test.count * K) : []
+            let r = try trainer.evaluate(logits: logits == nil ? nil : { image, values in
+                for k in 0..<K { all[image * K + k] = values[k] }
+            })
+            if let logits, launch.comm.rank == 0 { try NumPyFile.write(all, shape: [batcher.test.count, K], to: logits) }
             launch.console.print(String(format: "%@: %d test images, top-1 error %.2f%%, top-5 error %.2f%%, loss %.4f",
                                         model, batcher.test.count, 100 * r.top1, 100 * r.top5, r.loss))
         }

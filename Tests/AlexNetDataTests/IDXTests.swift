@@ -1,3 +1,4 @@
+import _TestSupport
 import AlexNetCore
 import AlexNetData
 import Foundation
@@ -265,6 +266,19 @@ final class IDXTests: XCTestCase {
             XCTAssertThrowsError(try IDX.parse(bytes, dims: 3, file: "huge")) { error in
                 XCTAssertTrue(error is DataError, "\(error)")
                 XCTAssertTrue("\(error)".hasPrefix("huge: "), "\(error)")
+            }
+        }
+    }
+
+    /// The shared fuzzer (`ALEXNET_MP_FUZZ_ITERATIONS`, see the README) on the image and label formats.
+    func testFuzzedIDXFilesOnlyEverThrowOneLineErrors() throws {
+        try runIsolated {
+            for (name, valid, dims) in [("idx-images", imageFile, 3), ("idx-labels", labelFile, 1)] {
+                let accepted = Fuzz.run(name, valid: valid, focus: 16, error: DataError.self) { b, file in
+                    let (shape, data) = try IDX.parse(b, dims: dims, file: file)
+                    XCTAssertEqual(shape.reduce(1, *), data.count)
+                }
+                XCTAssertLessThan(accepted, Fuzz.iterations, name)
             }
         }
     }

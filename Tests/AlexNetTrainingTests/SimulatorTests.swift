@@ -4,20 +4,6 @@ import AlexNetParallel
 @testable import AlexNetTraining
 import XCTest
 
-/// A communicator that only says where it is: enough to build one rank's network of a
-/// multi-rank placement in this process (building calls no collective).
-private final class PlacedCommunicator: Communicator {
-    let rank: Int, size: Int
-    init(rank: Int, size: Int) { self.rank = rank; self.size = size }
-    func allgatherInPlace(_ buffer: UnsafeMutablePointer<Float>, countPerRank: Int) throws { XCTFail("no collectives here") }
-    func reduceScatterSum(send: UnsafePointer<Float>, recv: UnsafeMutablePointer<Float>, countPerRank: Int) throws { XCTFail("no collectives here") }
-    func allreduceSum(_ values: inout [Double]) throws {}
-    func broadcast(_ bytes: inout [UInt8], root: Int) throws {}
-    func gather(_ bytes: [UInt8], root: Int) throws -> [[UInt8]] { [bytes] }
-    func barrier() throws {}
-    func abort(code: Int32) -> Never { fatalError("abort") }
-}
-
 final class SimulatorTests: XCTestCase {
     func config(_ name: String) throws -> RunConfig {
         try RunConfig.load(configPath(name))

@@ -44,3 +44,17 @@ func oneRankNetwork(_ spec: ModelSpec, batch: Int = 4, seed: UInt64 = 1) throws 
     try Network(spec: spec, batch: batch, placement: Placement(groups: spec.groups, ranks: 1, rank: 0),
                 comm: LocalCommunicator(), seed: seed)
 }
+
+/// A communicator that only says where it is: enough to build one rank's network of a
+/// multi-rank placement in this process (building calls no collective).
+final class PlacedCommunicator: Communicator {
+    let rank: Int, size: Int
+    init(rank: Int, size: Int) { self.rank = rank; self.size = size }
+    func allgatherInPlace(_ buffer: UnsafeMutablePointer<Float>, countPerRank: Int) throws { XCTFail("no collectives here") }
+    func reduceScatterSum(send: UnsafePointer<Float>, recv: UnsafeMutablePointer<Float>, countPerRank: Int) throws { XCTFail("no collectives here") }
+    func allreduceSum(_ values: inout [Double]) throws {}
+    func broadcast(_ bytes: inout [UInt8], root: Int) throws {}
+    func gather(_ bytes: [UInt8], root: Int) throws -> [[UInt8]] { [bytes] }
+    func barrier() throws {}
+    func abort(code: Int32) -> Never { fatalError("abort") }
+}
