@@ -48,6 +48,6 @@ let package = Package(
         .testTarget(name: "AlexNetLayersTests", dependencies: ["AlexNetLayers", "_TestSupport"]),
         .testTarget(name: "AlexNetDataTests", dependencies: ["AlexNetData", "_TestSupport"]),
         .testTarget(name: "AlexNetTrainingTests", dependencies: ["AlexNetTraining", "_TestSupport"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["_TestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["_TestSupport"], exclude: ["Fixtures"]),
     ]
 )
