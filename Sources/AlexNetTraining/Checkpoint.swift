@@ -102,7 +102,11 @@ public enum Checkpoint {
         let decoder = JSONDecoder()
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         do { state = try decoder.decode(TrainerState.self, from: data) } catch {
-            throw TrainingError("\(statePath): not a checkpoint state (\(error))")
+            throw TrainingError("\(statePath): not a checkpoint state (\(String(describing: error).split(separator: "\n").joined(separator: " ")))")
+        }
+        guard state.globalStep >= 0, state.epoch >= 1, state.stepInEpoch >= 0, state.epochSteps >= 0,
+              state.epochErrorsTop1 >= 0, state.epochErrorsTop5 >= 0, state.history.count < state.epoch else {
+            throw TrainingError("\(statePath): not a checkpoint state (impossible position: step \(state.globalStep), epoch \(state.epoch), step in epoch \(state.stepInEpoch))")
         }
         guard state.groups == network.spec.groups, state.fingerprint == ModelFile.fingerprint(network.spec) else {
             throw TrainingError("\(statePath): the checkpoint is of another model (\(state.groups) groups) than the run's config")

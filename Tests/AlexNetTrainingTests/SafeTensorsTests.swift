@@ -179,3 +179,33 @@ final class SafeTensorsTests: XCTestCase {
         XCTAssertTrue(String(decoding: one[10..<70], as: UTF8.self).contains("'shape': (1,)"))
     }
 }
+
+/// A checkpoint's state.json: every truncation and every fuzzed mutation is refused with one
+/// line naming the file, or read as a possible state.
+final class CheckpointStateTests: XCTestCase {
+    func testDamagedStateFilesAreRefusedNamingTheFile() throws {
+        let net = try oneRankNetwork(tinySpec(), seed: 4)
+        let run = try makeScratchDirectory(self)
+        var state = TrainerState(schedule: Schedule(ScheduleConfig(), initial: 0.01), groups: 2, fingerprint: ModelFile.fingerprint(net.spec))
+        state.globalStep = 7; state.stepInEpoch = 7
+        try Checkpoint.write(net, state: state, run: run)
+        let dir = try XCTUnwrap(try Checkpoint.latest(run))
+        XCTAssertEqual(try Checkpoint.read(net, from: dir), state)
+        let path = dir + "/state.json"
+        let valid = [UInt8](FileManager.default.contents(atPath: path)!)
+        func check(_ bytes: [UInt8], _ what: String) {
+            FileManager.default.createFile(atPath: path, contents: Data(bytes))
+            do {
+                let s = try Checkpoint.read(net, from: dir)
+                XCTAssertGreaterThanOrEqual(s.globalStep, 0, what); XCTAssertGreaterThanOrEqual(s.epoch, 1, what)
+            } catch let e as TrainingError {
+                XCTAssertTrue(e.description.hasPrefix(path + ": "), "\(what): \(e)")
+                XCTAssertFalse(e.description.contains("\n"), "\(what): \(e)")
+            } catch { XCTFail("\(what): \(type(of: error)) \(error)") }
+        }
+        for n in stride(from: 0, to: valid.count, by: 7) { check(Array(valid.prefix(n)), "prefix \(n)") }
+        for i in 0..<Fuzz.iterations { check(Fuzz.mutate(valid, iteration: i, target: 99), "mutation \(i)") }
+        check(Array(String(decoding: valid, as: UTF8.self).replacingOccurrences(of: "\"globalStep\" : 7", with: "\"globalStep\" : -3").utf8), "negative step")
+        XCTAssertThrowsError(try Checkpoint.read(net, from: dir))
+    }
+}
