@@ -9,6 +9,8 @@ let package = Package(
     name: "alexnet-mp",
     products: [
         .executable(name: "alexnet-mp", targets: ["alexnet-mp"]),
+        // Preloaded by `bench` measurements to count heap allocations per step (never linked in).
+        .library(name: "AllocCounter", type: .dynamic, targets: ["CAllocCounter"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -23,6 +25,8 @@ let package = Package(
                        providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
+
+        .target(name: "CAllocCounter", path: "Sources/CAllocCounter"),
 
         // MARK: The library layers
         .target(name: "AlexNetCore", dependencies: ["CBLAS", "CZlib"], swiftSettings: release),

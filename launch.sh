@@ -29,6 +29,8 @@ setup() {
     fi
     command -v swift >/dev/null || { echo "launch.sh: swift is not on PATH (Swift 6 toolchain needed)" >&2; exit 1; }
     swift build -c release --product alexnet-mp 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]' || true
+    # The allocation counter that `bench` measurements and a test preload (never linked in).
+    swift build -c release --product AllocCounter 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]|Compiling|Build complete' || true
     [ -x "$BIN" ] || { echo "launch.sh: the release build failed" >&2; exit 1; }
 }
 

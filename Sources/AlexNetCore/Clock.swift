@@ -16,3 +16,16 @@ public func peakResidentBytes() -> Int {
     }
     return 0
 }
+
+/// Heap allocations so far in this process, when `libAllocCounter.so` is preloaded
+/// (`LD_PRELOAD=.build/release/libAllocCounter.so`); nil otherwise.
+public func heapAllocations() -> Int? { allocationCounter?() }
+
+/// With libAllocCounter.so preloaded, prints every allocation's call stack while `on`.
+public func traceHeapAllocations(_ on: Bool) { allocationTracer?(on ? 1 : 0) }
+
+// Looked up once: dlsym itself allocates.
+private let allocationCounter: (@convention(c) () -> Int)? =
+    dlsym(UnsafeMutableRawPointer(bitPattern: 0), "alexnet_mp_allocations").map { unsafeBitCast($0, to: (@convention(c) () -> Int).self) }
+private let allocationTracer: (@convention(c) (Int32) -> Void)? =
+    dlsym(UnsafeMutableRawPointer(bitPattern: 0), "alexnet_mp_allocations_trace").map { unsafeBitCast($0, to: (@convention(c) (Int32) -> Void).self) }

@@ -26,7 +26,14 @@ public final class Network {
     let workspaces: [Tensor]
     /// Run the local groups of a layer on one thread each (see `ThreadPlan`).
     public let concurrentGroups: Bool
+    private var workers: GroupWorkers?
+    /// What the group workers run next (set before `workers.run()`).
+    private var pending: (layer: Int, forward: Bool, training: Bool, step: Int) = (0, true, false, 0)
     public let profile: Profile
+    /// Every parameter this rank holds, in layer then group order (built once: the step allocates nothing).
+    public let parameters: [Parameter]
+    /// Span names, built once for the same reason: [layer].
+    private let forwardSpans: [String], backwardSpans: [String], gatherSpans: [String], scatterSpans: [String]
 
     /// Floats of im2col workspace a convolution may use for one chunk of images.
     public static let defaultWorkspaceFloats = 8 << 20
@@ -86,18 +93,27 @@ public final class Network {
         self.stages = stages
         self.exchanges = exchanges
         workspaces = local.map { Tensor("workspace.g\($0)", [max(need, 1)]) }
+        parameters = stages.flatMap { $0.flatMap { $0.parameters } }
+        forwardSpans = plans.map { "\($0.spec.name) forward" }
+        backwardSpans = plans.map { "\($0.spec.name) backward" }
+        gatherSpans = plans.map { "\($0.spec.name) all-gather" }
+        scatterSpans = plans.map { "\($0.spec.name) reduce-scatter" }
         profile = Profile(layers: plans.map { $0.spec.name })
         for (l, ex) in exchanges.enumerated() where ex != nil {
             profile.exchangeForward[l].name = "MPI_Allgather"
             profile.exchangeBackward[l].name = "MPI_Reduce_scatter_block"
         }
         initialise()
+        if concurrentGroups && local.count > 1 {
+            workers = GroupWorkers(count: local.count) { [unowned self] i in runPending(group: i) }
+        }
     }
 
-    deinit { labels.deallocate() }
+    deinit {
+        labels.deallocate()
+        workers?.stop()
+    }
 
-    /// Every parameter this rank holds, in layer then group order.
-    public var parameters: [Parameter] { stages.flatMap { $0.flatMap { $0.parameters } } }
     /// Parameters of one local group.
     public func parameters(group: Int) -> [Parameter] {
         stages.flatMap { $0.filter { $0.group == group }.flatMap { $0.parameters } }
@@ -125,15 +141,12 @@ public final class Network {
             if let ex = exchanges[l] {
                 let t = now()
                 try ex.gather(comm, localGroups: row.count)
-                record(&profile.exchangeForward[l], since: t, block: ex.slice * row.count * 4, span: "\(plans[l].spec.name) all-gather")
+                record(&profile.exchangeForward[l], since: t, block: ex.slice * row.count * 4, span: gatherSpans[l])
             }
             let t = now()
             exchanges[l]?.flatten()
-            eachGroup(row) { i, s in
-                s.forward(training: training, seed: seed, step: step, lrn: spec.lrn, poolSize: spec.poolSize,
-                          poolStride: spec.poolStride, workspace: workspaces[i].data)
-            }
-            profile.forward[l] += profile.span("\(plans[l].spec.name) forward", "compute", since: t)
+            eachGroup(layer: l, forward: true, training: training, step: step)
+            profile.forward[l] += profile.span(forwardSpans[l], "compute", since: t)
         }
         let t = now()
         let count = spec.classes / spec.groups * batch * placement.groupsPerRank
@@ -161,27 +174,38 @@ public final class Network {
     public func backward() throws {
         for l in stride(from: stages.count - 1, through: 0, by: -1) {
             let t = now()
-            eachGroup(stages[l]) { i, s in
-                s.backward(lrn: spec.lrn, poolSize: spec.poolSize, poolStride: spec.poolStride, workspace: workspaces[i].data)
-            }
+            eachGroup(layer: l, forward: false, training: true, step: 0)
             let send = exchanges[l]?.sumLocal()
-            profile.backward[l] += profile.span("\(plans[l].spec.name) backward", "compute", since: t)
+            profile.backward[l] += profile.span(backwardSpans[l], "compute", since: t)
             if let ex = exchanges[l], let send {
                 let t = now()
                 try ex.scatter(comm, localGroups: stages[l].count, send: send)
                 record(&profile.exchangeBackward[l], since: t, block: ex.slice * stages[l].count * 4,
-                       span: "\(plans[l].spec.name) reduce-scatter")
+                       span: scatterSpans[l])
             }
         }
     }
 
-    /// Runs `body` for each local group's stage: at the same time, one thread per group, when
-    /// `concurrentGroups`; else in group order. Stages of one layer share no written buffer.
-    private func eachGroup(_ row: [Stage], _ body: (Int, Stage) -> Void) {
-        if concurrentGroups && row.count > 1 {
-            DispatchQueue.concurrentPerform(iterations: row.count) { i in body(i, row[i]) }
+    /// Runs layer `layer`'s forward or backward pass for each local group: at the same time,
+    /// one thread per group, when `concurrentGroups`; else in group order. Stages of one layer
+    /// share no written buffer.
+    private func eachGroup(layer: Int, forward: Bool, training: Bool, step: Int) {
+        pending = (layer, forward, training, step)
+        if let workers {
+            workers.run()
         } else {
-            for (i, s) in row.enumerated() { body(i, s) }
+            for i in stages[layer].indices { runPending(group: i) }
+        }
+    }
+
+    /// The pending pass of local group `i` (its stage and its workspace).
+    private func runPending(group i: Int) {
+        let s = stages[pending.layer][i]
+        if pending.forward {
+            s.forward(training: pending.training, seed: seed, step: pending.step, lrn: spec.lrn, poolSize: spec.poolSize,
+                      poolStride: spec.poolStride, workspace: workspaces[i].data)
+        } else {
+            s.backward(lrn: spec.lrn, poolSize: spec.poolSize, poolStride: spec.poolStride, workspace: workspaces[i].data)
         }
     }
 

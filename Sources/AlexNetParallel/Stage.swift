@@ -26,7 +26,7 @@ final class Stage {
     var dropoutApplied = false
     let out: Tensor, dOut: Tensor
 
-    var parameters: [Parameter] { conv.map { [$0.weight, $0.bias] } ?? fc.map { [$0.weight, $0.bias] } ?? [] }
+    let parameters: [Parameter]
 
     /// `outView`/`dOutView`: where the final output and its gradient live when an exchange or
     /// the logits follow; nil to allocate them here.
@@ -47,6 +47,7 @@ final class Stage {
             conv = nil
             fc = FullyConnected(name: name, inFeatures: plan.fanIn, outFeatures: K, batch: N)
         }
+        parameters = conv.map { [$0.weight, $0.bias] } ?? fc.map { [$0.weight, $0.bias] } ?? []
         let finalIsY = !plan.spec.lrn && !plan.spec.pool
         func make(_ n: String, _ shape: [Int], _ view: UnsafeMutablePointer<Float>?) -> Tensor {
             view.map { Tensor(n, shape, viewing: $0) } ?? Tensor(n, shape)

@@ -14,6 +14,9 @@ public struct BenchResult: Sendable {
     public var imagesPerSecond: Double
     public var gflopPerSecond: Double
     public var peakResidentBytes: Int
+    /// Heap allocations per timed step (all of the process: ours, MPI's, BLAS's), when
+    /// libAllocCounter.so is preloaded; nil otherwise.
+    public var allocationsPerStep: Double?
 }
 
 /// Multiply-adds of one training step for this rank's groups: forward, plus the weight gradient
@@ -32,12 +35,18 @@ public func runBench(network: Network, steps: Int, warmup: Int = 2) throws -> Be
     for s in 0..<warmup { try trainingStep(network, sgd: sgd, learningRate: 1e-5, globalStep: s) {} }
     try network.comm.barrier()
     network.profile.reset()
-    var samples: [Double] = []
+    var samples = [Double](repeating: 0, count: steps)
+    let trace = ProcessInfo.processInfo.environment["ALEXNET_MP_TRACE_ALLOCATIONS"] != nil
+    _ = heapAllocations()   // the first call looks the counter up
+    let allocationsBefore = heapAllocations()
+    if trace { traceHeapAllocations(true) }
     for s in 0..<steps {
         let t = now()
         try trainingStep(network, sgd: sgd, learningRate: 1e-5, globalStep: warmup + s) {}
-        samples.append(now() - t)
+        samples[s] = now() - t
     }
+    if trace { traceHeapAllocations(false) }
+    let allocations = heapAllocations().flatMap { after in allocationsBefore.map { Double(after - $0) / Double(steps) } }
     let P = network.profile, per = Double(steps), local = network.placement.groupsPerRank
     var gf: [Double] = [], gb: [Double] = []
     var totalMacs = 0.0
@@ -54,5 +63,5 @@ public func runBench(network: Network, steps: Int, warmup: Int = 2) throws -> Be
                        otherMs: (P.data + P.loss + P.update + P.logits.seconds) / per * 1e3,
                        stepMs: median * 1e3, stepMsSamples: samples.map { $0 * 1e3 },
                        imagesPerSecond: Double(N) / median, gflopPerSecond: 2 * totalMacs / median / 1e9,
-                       peakResidentBytes: peakResidentBytes())
+                       peakResidentBytes: peakResidentBytes(), allocationsPerStep: allocations)
 }

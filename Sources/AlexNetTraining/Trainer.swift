@@ -282,7 +282,8 @@ public func trainingStep(_ network: Network, sgd: SGD, learningRate: Double, glo
     t = now()
     sgd.update(network.parameters, learningRate: learningRate)
     profile.update += profile.span("update", "compute", since: t)
-    profile.stepSeconds += profile.span("step \(globalStep + 1)", "step", since: t0)
+    // The step's number in the name only when tracing: building the string allocates.
+    profile.stepSeconds += profile.span(profile.trace == nil ? "step" : "step \(globalStep + 1)", "step", since: t0)
     profile.steps += 1
     return r
 }

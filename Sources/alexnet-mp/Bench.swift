@@ -46,6 +46,16 @@ struct Bench: ParsableCommand {
                            r.stepMs, steps, mean, layers, r.otherMs, mean - layers - r.otherMs))
             c.print(String(format: "throughput: %.1f images/s, %.1f GFLOP/s of model arithmetic (forward + backward)", r.imagesPerSecond, r.gflopPerSecond))
             c.print(peak.enumerated().map { String(format: "rank %d peak resident %.0f MiB", $0.offset, $0.element / 1_048_576) }.joined(separator: ", "))
+            // Every rank's count, so a rank that allocates shows (-1: not counted).
+            var allocs = [Double](repeating: 0, count: launch.comm.size)
+            allocs[launch.comm.rank] = r.allocationsPerStep ?? -1
+            try launch.comm.allreduceSum(&allocs)
+            if allocs.allSatisfy({ $0 >= 0 }) {
+                c.print("heap allocations per step: " + allocs.enumerated().map { String(format: "rank %d %.1f", $0.offset, $0.element) }.joined(separator: ", ")
+                        + " (the whole process: ours, MPI's and BLAS's)")
+            } else {
+                c.print("heap allocations per step: not counted (preload .build/release/libAllocCounter.so to count them)")
+            }
         }
     }
 }

@@ -1,0 +1,29 @@
+import Foundation
+import XCTest
+
+/// Buffers are sized once from the model: a training step allocates nothing. Counted by
+/// preloading libAllocCounter.so (which wraps malloc and its relatives) into `bench`.
+final class AllocationTests: XCTestCase {
+    var counter: String { Run.packageRoot.appendingPathComponent(".build/release/libAllocCounter.so").path }
+
+    func allocationsLine(_ r: Run.Output) -> String {
+        r.stdout.split(separator: "\n").first { $0.hasPrefix("heap allocations per step:") }.map(String.init) ?? ""
+    }
+
+    func testATrainingStepAllocatesNothingOnOneRank() throws {
+        guard FileManager.default.fileExists(atPath: counter) else {
+            throw XCTSkip("no \(counter): ./launch.sh setup builds it (swift build -c release --product AllocCounter)")
+        }
+        // Two groups on one rank run on two threads (the group workers), the path that used to allocate.
+        let r = try Run.alexnet(["bench", "--config", "configs/fashion-mnist.yaml", "--steps", "3", "--batch", "32", "--threads", "2"],
+                                env: ["LD_PRELOAD": counter], timeout: 120)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(allocationsLine(r), "heap allocations per step: rank 0 0.0 (the whole process: ours, MPI's and BLAS's)", r.stdout)
+    }
+
+    func testWithoutTheCounterBenchSaysSo() throws {
+        let r = try Run.alexnet(["bench", "--config", "configs/fashion-mnist.yaml", "--steps", "1", "--batch", "16"], timeout: 120)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(allocationsLine(r).contains("not counted (preload .build/release/libAllocCounter.so"), r.stdout)
+    }
+}
