@@ -27,10 +27,13 @@ let package = Package(
                        providers: [.apt(["zlib1g-dev"])]),
 
         .target(name: "CAllocCounter", path: "Sources/CAllocCounter"),
+        // Vector kernels for the element-wise loops; -fno-math-errno lets sqrtf vectorise.
+        .target(name: "CKernels", path: "Sources/CKernels",
+                cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
 
         // MARK: The library layers
-        .target(name: "AlexNetCore", dependencies: ["CBLAS", "CZlib"], swiftSettings: release),
-        .target(name: "AlexNetLayers", dependencies: ["AlexNetCore"], swiftSettings: release),
+        .target(name: "AlexNetCore", dependencies: ["CBLAS", "CZlib", "CKernels"], swiftSettings: release),
+        .target(name: "AlexNetLayers", dependencies: ["AlexNetCore", "CKernels"], swiftSettings: release),
         .target(name: "AlexNetParallel", dependencies: ["AlexNetCore", "AlexNetLayers", "CMPI"], swiftSettings: release),
         .target(name: "AlexNetData", dependencies: ["AlexNetCore"], swiftSettings: release),
         .target(name: "AlexNetTraining",

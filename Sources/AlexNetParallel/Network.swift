@@ -85,7 +85,7 @@ public final class Network {
                     s.x = UnsafePointer(prev.out.data)
                     s.dx = prev.dOut.data
                 }
-                need = max(need, s.conv?.workspaceNeeded ?? 0, p.spec.lrn ? s.y.count : 0)
+                need = max(need, s.conv?.workspaceNeeded ?? 0)
                 row.append(s)
             }
             stages.append(row)

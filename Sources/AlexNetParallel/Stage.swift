@@ -101,9 +101,8 @@ final class Stage {
                              height: plan.outHeight, width: plan.outWidth, size: poolSize, stride: poolStride)
         }
         if let lrnOut, let lrnScale, let dLrnOut {
-            // The workspace is free between GEMMs and holds at least C·M floats (checked at build).
             LocalResponseNorm.backward(lrn, a: y.data, b: lrnOut.data, scale: lrnScale.data, db: dLrnOut.data,
-                                       da: dy.data, work: workspace, channels: plan.outChannels, positions: positions)
+                                       da: dy.data, channels: plan.outChannels, positions: positions)
         }
         if let dropMask, dropoutApplied { Dropout.backward(dy.data, mask: dropMask.data, count: dy.count) }
         if plan.spec.relu { ReLU.backward(y: y.data, dy: dy.data, count: dy.count) }

@@ -10,6 +10,8 @@ public struct BenchResult: Sendable {
     public var gflopForward: [Double], gflopBackward: [Double]
     /// Mean ms per step of the trainer's pieces outside the layers: data, loss, update, logits' gather.
     public var otherMs: Double
+    /// Mean ms per step in collectives (the exchanges and the logits' all-gather).
+    public var communicationMs: Double
     public var stepMs: Double, stepMsSamples: [Double]
     public var imagesPerSecond: Double
     public var gflopPerSecond: Double
@@ -61,6 +63,7 @@ public func runBench(network: Network, steps: Int, warmup: Int = 2) throws -> Be
                        exchangeMs: zip(P.exchangeForward, P.exchangeBackward).map { ($0.seconds + $1.seconds) / per * 1e3 },
                        gflopForward: gf, gflopBackward: gb,
                        otherMs: (P.data + P.loss + P.update + P.logits.seconds) / per * 1e3,
+                       communicationMs: P.communicationSeconds / per * 1e3,
                        stepMs: median * 1e3, stepMsSamples: samples.map { $0 * 1e3 },
                        imagesPerSecond: Double(N) / median, gflopPerSecond: 2 * totalMacs / median / 1e9,
                        peakResidentBytes: peakResidentBytes(), allocationsPerStep: allocations)

@@ -147,7 +147,7 @@ public func simulate(_ spec: ModelSpec, batch N: Int, device d: DeviceProfile, s
         let geometry = ConvGeometry(channels: p.inChannels, height: p.inHeight, width: p.inWidth, batch: n,
                                     kernel: p.spec.size, stride: p.spec.stride, pad: p.spec.pad)
         let chunk = Convolution.chunk(for: geometry, workspaceFloats: Network.defaultWorkspaceFloats)
-        workspace = max(workspace, geometry.colRows * geometry.outPlane * chunk, p.spec.lrn ? p.outChannels * n * p.outHeight * p.outWidth : 0)
+        workspace = max(workspace, geometry.colRows * geometry.outPlane * chunk)
         _ = g  // every group of the device has its own workspace of this size
     }
     sim.otherMemoryBytes = 4 * (3 * logits + spec.inputChannels * nFirst * spec.inputHeight * spec.inputWidth + workspace * gFirst)

@@ -45,6 +45,11 @@ struct Bench: ParsableCommand {
             c.print(String(format: "step: median %.1f ms of %d (mean %.1f = layers and exchanges %.1f + loss, update, logits %.1f + unaccounted %.1f)",
                            r.stepMs, steps, mean, layers, r.otherMs, mean - layers - r.otherMs))
             c.print(String(format: "throughput: %.1f images/s, %.1f GFLOP/s of model arithmetic (forward + backward)", r.imagesPerSecond, r.gflopPerSecond))
+            var comm = [Double](repeating: 0, count: launch.comm.size)
+            comm[launch.comm.rank] = r.communicationMs / mean * 100
+            try launch.comm.allreduceSum(&comm)
+            c.print("communication: " + comm.enumerated().map { String(format: "rank %d %.1f%%", $0.offset, $0.element) }.joined(separator: ", ")
+                    + " of the step (collectives, including waiting for the other ranks)")
             c.print(peak.enumerated().map { String(format: "rank %d peak resident %.0f MiB", $0.offset, $0.element / 1_048_576) }.joined(separator: ", "))
             // Every rank's count, so a rank that allocates shows (-1: not counted).
             var allocs = [Double](repeating: 0, count: launch.comm.size)

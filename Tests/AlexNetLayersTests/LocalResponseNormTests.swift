@@ -99,9 +99,9 @@ final class LocalResponseNormTests: XCTestCase {
             return weightedSum(b, r)
         }
         _ = loss()
-        let da = randomTensor("da", [C, M], seed: 90, in: 50...60), work = Tensor("work", [C, M])
+        let da = randomTensor("da", [C, M], seed: 90, in: 50...60)
         LocalResponseNorm.backward(p, a: a.data, b: b.data, scale: scale.data, db: r.data, da: da.data,
-                                   work: work.data, channels: C, positions: M)
+                                   channels: C, positions: M)
         GradientCheck(step: 1e-2, relativeTolerance: 2e-2, absoluteTolerance: 1e-4)
             .check(a.name, values: a.data, analytic: da.array, loss: loss, file: file, line: line)
     }

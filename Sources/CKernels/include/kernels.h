@@ -1,0 +1,18 @@
+#ifndef ALEXNET_MP_KERNELS_H
+#define ALEXNET_MP_KERNELS_H
+/* Element-wise loops the Swift compiler leaves scalar (it targets baseline x86-64: SSE2, and
+   lowers SIMD16 lane by lane). Each is compiled for AVX-512, AVX2+FMA and baseline, and the
+   loader picks the best the CPU has (target_clones). Layout and meaning: LocalResponseNorm.swift. */
+
+/* s <- k + alpha*max(s, 0);  b <- a * s^-0.75   (M positions) */
+void axmp_lrn_forward_finish75(const float *a, float *s, float *b, long M, float k, float alpha);
+/* d <- db * s^-0.75 - c2 * a * d   (M positions) */
+void axmp_lrn_backward_finish75(const float *db, const float *a, const float *s, float *d, long M, float c2);
+
+/* im2col and col2im for the [C][N][H][W] layout: see Im2col.swift for the matrix they build.
+   Short rows (Fashion-MNIST's 24, 11 and 5) made memmove calls and scalar adds the cost. */
+void axmp_im2col(const float *input, float *col, long C, long N, long H, long W, long k, long s, long p,
+                 long Ho, long Wo, long n0, long nChunk);
+void axmp_col2im(const float *col, float *input, long C, long N, long H, long W, long k, long s, long p,
+                 long Ho, long Wo, long n0, long nChunk);
+#endif
