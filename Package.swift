@@ -27,9 +27,10 @@ let package = Package(
                        providers: [.apt(["zlib1g-dev"])]),
 
         .target(name: "CAllocCounter", path: "Sources/CAllocCounter"),
-        // Vector kernels for the element-wise loops; -fno-math-errno lets sqrtf vectorise.
+        // Vector kernels for the element-wise loops; -fno-math-errno lets sqrtf vectorise, -fno-builtin
+        // keeps short row copies inline instead of a memcpy/memset call per row.
         .target(name: "CKernels", path: "Sources/CKernels",
-                cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
+                cSettings: [.unsafeFlags(["-O3", "-fno-math-errno", "-fno-builtin"])]),
 
         // MARK: The library layers
         .target(name: "AlexNetCore", dependencies: ["CBLAS", "CZlib", "CKernels"], swiftSettings: release),

@@ -1,11 +1,12 @@
+import CKernels
 /// Rectified linear unit, `f(x) = max(0, x)`, in place on `count` floats.
 public enum ReLU {
     public static func forward(_ y: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count { y[i] = max(y[i], 0) }
+        axmp_relu_forward(y, count)   // C, AVX-512/AVX2 clones: see CKernels
     }
 
     /// `dy *= (y > 0)` in place, `y` being the ReLU's output.
     public static func backward(y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count { dy[i] = y[i] > 0 ? dy[i] : 0 }
+        axmp_relu_backward(y, dy, count)   // Swift left this select scalar: 6% of a Fashion-MNIST step
     }
 }

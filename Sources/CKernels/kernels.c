@@ -74,3 +74,11 @@ CLONES void axmp_col2im(const float *restrict col, float *restrict input, long C
                 }
             }
 }
+
+CLONES void axmp_relu_forward(float *restrict y, long count) {
+    for (long i = 0; i < count; i++) y[i] = y[i] < 0 ? 0 : y[i];   /* NaN passes, as Swift.max did */
+}
+
+CLONES void axmp_relu_backward(const float *restrict y, float *restrict dy, long count) {
+    for (long i = 0; i < count; i++) dy[i] = y[i] > 0 ? dy[i] : 0;
+}

@@ -9,6 +9,10 @@ void axmp_lrn_forward_finish75(const float *a, float *s, float *b, long M, float
 /* d <- db * s^-0.75 - c2 * a * d   (M positions) */
 void axmp_lrn_backward_finish75(const float *db, const float *a, const float *s, float *d, long M, float c2);
 
+/* ReLU: y <- max(y, 0);  backward: dy <- y > 0 ? dy : 0 (Swift left the select scalar: 6% of a step). */
+void axmp_relu_forward(float *y, long count);
+void axmp_relu_backward(const float *y, float *dy, long count);
+
 /* im2col and col2im for the [C][N][H][W] layout: see Im2col.swift for the matrix they build.
    Short rows (Fashion-MNIST's 24, 11 and 5) made memmove calls and scalar adds the cost. */
 void axmp_im2col(const float *input, float *col, long C, long N, long H, long W, long k, long s, long p,
