@@ -31,7 +31,7 @@ public enum Figures {
         }
         return SVG.row([loss, top1, top5].map { chart -> SVG in
             var c = chart
-            c.width = 380
+            c.width = 370
             return c.svg()
         })
     }
