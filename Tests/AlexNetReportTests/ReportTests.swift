@@ -1,5 +1,6 @@
 import AlexNetCore
 @testable import AlexNetReport
+import AlexNetTraining
 import XCTest
 
 /// The whole report of a small run made by hand (`TinyRun`): the page, its sections, the files
@@ -48,6 +49,15 @@ final class ReportTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: root + "/empty", withIntermediateDirectories: true)
         XCTAssertThrowsError(try writeReport(runs: [root + "/empty"], options: options(out))) {
             XCTAssertEqual("\($0)", "\(root)/empty: not a run directory with metrics (no metrics.csv)")
+        }
+        try "x".write(toFile: root + "/file", atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try writeReport(runs: [root + "/file"], options: options(out))) {
+            XCTAssertEqual("\($0)", "\(root)/file: not a directory (give a run directory written by train)")
+        }
+        try (EpochMetrics.csvHeader + "\n").write(toFile: root + "/empty/metrics.csv", atomically: true, encoding: .utf8)
+        try TinyRun.config.write(toFile: root + "/empty/config.yaml", atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try writeReport(runs: [root + "/empty"], options: options(out))) {
+            XCTAssertEqual("\($0)", "\(root)/empty/metrics.csv: no finished epoch yet")
         }
         // A good run followed by a bad one: refused before anything is written.
         let run = try TinyRun.make(in: root)
