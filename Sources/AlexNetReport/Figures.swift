@@ -29,9 +29,15 @@ public enum Figures {
                 loss.markers.append(m); top1.markers.append(m); top5.markers.append(m)
             }
         }
+        // Logged steps start after 0 and may end before the last epoch does: span whole epochs.
+        if let last = runs.flatMap({ $0.record.epochs.map(\.epoch) }).max(), runs.contains(where: { !$0.steps.isEmpty }) {
+            loss.xRange = (0, Double(last))
+        }
         return SVG.row([loss, top1, top5].map { chart -> SVG in
             var c = chart
             c.width = 370
+            c.margin.bottom = 52 + 13 * Double(runs.count)
+            c.height = 220 + c.margin.bottom
             return c.svg()
         })
     }

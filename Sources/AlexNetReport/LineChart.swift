@@ -20,15 +20,19 @@ public struct LineChart {
     public var series: [Series] = []
     public var markers: [Marker] = []
     public var width = 420.0, height = 280.0
-    /// Plot area insets: left, right, top, bottom.
+    /// Plot area insets: left, right, top, bottom (the legend, one line per series, goes under
+    /// the x axis's title: leave 40 + 13 per series at the bottom).
     public var margin = (left: 52.0, right: 14.0, top: 26.0, bottom: 64.0)
     public var yMax: Double?
+    /// The x axis's span, when not the points' own.
+    public var xRange: (Double, Double)?
     /// Tick labels of y are shown as percentages.
     public var percent = false
 
     public init(title: String, xLabel: String, yLabel: String) { self.title = title; self.xLabel = xLabel; self.yLabel = yLabel }
 
     var xDomain: (Double, Double) {
+        if let xRange { return xRange }
         let xs = series.flatMap { $0.points.map(\.x) }
         guard let lo = xs.min(), let hi = xs.max() else { return (0, 1) }
         return lo == hi ? (lo - 0.5, hi + 0.5) : (lo, hi)
@@ -75,12 +79,11 @@ public struct LineChart {
             if pts.count > 1 { s.polyline(pts, stroke: ser.colour) }
             for p in pts { s.circle(p.0, p.1, r: 2.5, fill: ser.colour) }
         }
-        // legend under the axis title
-        var lx = left
-        for ser in series {
-            s.rect(lx, bottom + 40, 12, 4, fill: ser.colour)
-            s.text(lx + 16, bottom + 46, ser.name, size: 10)
-            lx += 22 + Double(ser.name.count) * 5.6
+        // legend under the axis title, one line per series
+        for (i, ser) in series.enumerated() {
+            let ly = bottom + 40 + 13 * Double(i)
+            s.rect(left, ly, 12, 4, fill: ser.colour)
+            s.text(left + 16, ly + 6, ser.name, size: 10)
         }
         return s
     }

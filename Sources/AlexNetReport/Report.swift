@@ -203,7 +203,7 @@ func kernelSection(_ model: TrainedModel, _ html: inout HTMLPage, _ fig: (String
         try write(grid.png(), fig("conv1-group\(g).png"))
         let measure = KernelGrid.meanSaturation(w, kernels: K, channels: C, size: k)
             .map { String(format: "mean colour saturation %.3f", $0) } ?? "mean colour saturation: not applicable (\(C)-channel input has no colour)"
-        rows += "<figure><img alt=\"conv1 kernels of group \(g)\" src=\"\(grid.dataURI)\"><figcaption>group \(g) (GPU \(g + 1) in the paper): \(K) kernels \(k)×\(k)×\(C); \(measure)</figcaption></figure>"
+        rows += "<figure><img alt=\"conv1 kernels of group \(g)\" src=\"\(grid.dataURI)\"><figcaption>\(model.spec.groups == 1 ? "the one group" : "group \(g) (GPU \(g + 1) in the paper)"): \(K) kernels \(k)×\(k)×\(C); \(measure)</figcaption></figure>"
     }
     rows += "</div>"
     // The groups one above the other, as in the paper's Figure 3.
