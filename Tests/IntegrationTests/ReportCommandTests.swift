@@ -3,6 +3,14 @@ import XCTest
 
 /// `alexnet-mp report` as a user runs it: on a real (short) run, and on directories that are not runs.
 final class ReportCommandTests: XCTestCase {
+    func testHelp() throws {
+        let r = try Run.alexnet(["report", "--help"], timeout: 30)
+        XCTAssertEqual(r.status, 0)
+        for option in ["<runs> ...", "--out <out>", "--data <data>", "--neighbour-pool <neighbour-pool>", "--examples <examples>", "--threads <threads>"] {
+            XCTAssertTrue(r.stdout.contains(option), "report --help lacks \(option):\n\(r.stdout)")
+        }
+    }
+
     func testMissingDirectoryIsOneLine() throws {
         let r = try Run.alexnet(["report", "/nonexistent/run-dir", "--out", "/tmp/alexnet-mp-never.html"], timeout: 30)
         XCTAssertEqual(r.status, 1)
