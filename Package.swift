@@ -1,6 +1,6 @@
 // swift-tools-version:5.10
 // alexnet-mp: AlexNet (Krizhevsky, Sutskever, Hinton 2012) trained on CPUs, one MPI rank per "GPU".
-// Dependencies point one way: C edges -> Core -> Layers -> Parallel -> Training -> CLI; Data depends on Core only.
+// Dependencies point one way: C edges -> Core -> Layers -> Parallel -> Training -> Report -> CLI; Data depends on Core only.
 import PackageDescription
 
 let release: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
@@ -42,10 +42,13 @@ let package = Package(
                                .product(name: "Yams", package: "Yams"),
                                .product(name: "Logging", package: "swift-log")],
                 swiftSettings: release),
+        .target(name: "AlexNetReport",
+                dependencies: ["AlexNetCore", "AlexNetLayers", "AlexNetParallel", "AlexNetData", "AlexNetTraining", "CZlib"],
+                swiftSettings: release),
 
         // MARK: The command tree
         .executableTarget(name: "alexnet-mp",
-                          dependencies: ["AlexNetTraining",
+                          dependencies: ["AlexNetTraining", "AlexNetReport",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "Logging", package: "swift-log")],
                           swiftSettings: release),
@@ -56,6 +59,7 @@ let package = Package(
         .testTarget(name: "AlexNetLayersTests", dependencies: ["AlexNetLayers", "_TestSupport"]),
         .testTarget(name: "AlexNetDataTests", dependencies: ["AlexNetData", "_TestSupport"]),
         .testTarget(name: "AlexNetTrainingTests", dependencies: ["AlexNetTraining", "_TestSupport"]),
+        .testTarget(name: "AlexNetReportTests", dependencies: ["AlexNetReport", "AlexNetTraining", "_TestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["_TestSupport"], exclude: ["Fixtures"]),
     ]
 )

@@ -9,11 +9,14 @@
 #   ./launch.sh compare [--seeds K] [--family fashion-mnist] [ARGS]
 #                               train the one-group net on 1 rank and the two-group net on 2 ranks,
 #                               same seeds, K seeds each; then print `alexnet-mp compare` of the runs
+#                               and write `alexnet-mp report` of them (<root>/report.html)
 #   ./launch.sh setup           only install the Debian packages and build
 set -euo pipefail
 cd "$(dirname "$0")"
 
-PACKAGES=(libopenmpi-dev openmpi-bin libopenblas-dev zlib1g-dev pkg-config dataset-fashion-mnist python3-numpy)
+# python3-numpy: ExportTests' independent forward pass; chromium and python3: the report's render
+# test (headless Chromium) and the independent PNG decoder of the tests.
+PACKAGES=(libopenmpi-dev openmpi-bin libopenblas-dev zlib1g-dev pkg-config dataset-fashion-mnist python3-numpy chromium python3)
 BIN=.build/release/alexnet-mp
 
 setup() {
@@ -65,6 +68,8 @@ case "$cmd" in
                 *) extra+=("$1"); shift ;;
             esac
         done
+        # profile.json in every run, for the report's communication chart
+        [[ " ${extra[*]-} " == *" --profile "* ]] || extra+=(--profile)
         root=runs/compare-$family-$(date +%Y%m%dT%H%M%S); dirs=()
         for seed in $(seq 1 "$seeds"); do
             "$BIN" train --config "configs/$family-onegroup.yaml" --seed "$seed" --out "$root/onegroup-seed$seed" "${extra[@]}"
@@ -72,7 +77,9 @@ case "$cmd" in
             dirs+=("$root/onegroup-seed$seed" "$root/twogroup-seed$seed")
         done
         "$BIN" compare "${dirs[@]}" | tee "$root/compare.txt"
-        echo "runs and compare.txt in $root" ;;
+        "$BIN" report "${dirs[@]}" --out "$root/report.html" >/dev/null
+        echo "runs and compare.txt in $root"
+        echo "report: $root/report.html" ;;
     test)
         setup
         # The integration tests start this release binary under mpirun; the unit tests build in debug.

@@ -114,6 +114,17 @@ public final class Network {
         workers?.stop()
     }
 
+    /// What the last forward pass left as `layer`'s output for local group `group` (after ReLU,
+    /// LRN and pooling): `[K/G][N][H][W]` for a convolution, `[F/G][N]` for an FC layer (dropout
+    /// applied only if that pass was training). Read-only use, e.g. the report's fc7 features;
+    /// the next pass overwrites it.
+    public func output(layer: Int, group: Int) -> Tensor {
+        guard let s = stages[layer].first(where: { $0.group == group }) else {
+            preconditionFailure("group \(group) is not on this rank")
+        }
+        return s.out
+    }
+
     /// Parameters of one local group.
     public func parameters(group: Int) -> [Parameter] {
         stages.flatMap { $0.filter { $0.group == group }.flatMap { $0.parameters } }
