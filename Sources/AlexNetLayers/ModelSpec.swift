@@ -74,6 +74,11 @@ public struct LayerPlan: Sendable {
     /// True when this layer reads every group's output of the previous layer (an all-gather
     /// forward, a reduce-scatter backward). Never true for the first layer, which reads the image.
     public var exchange: Bool
+    /// True for a fully connected layer that reads maps larger than 1×1: its input must be
+    /// flattened from `[C][N][H][W]` to `[C·H·W][N]` first (in every model, one group or many).
+    public var flattens = false
+    /// Whether a crossing buffer (`Exchange`) stands in front of this layer: to exchange, to flatten, or both.
+    public var crossing: Bool { exchange || flattens }
 
     /// Inputs of one output neuron: `inChannels·size²` for conv, `inChannels·inHeight·inWidth` for fc.
     public var fanIn: Int { spec.kind == .conv ? inChannels * spec.size * spec.size : inChannels * inHeight * inWidth }
@@ -139,6 +144,7 @@ extension ModelSpec {
                 p = LayerPlan(index: i, spec: l, inChannels: c, inHeight: h, inWidth: w,
                               outChannels: l.outputs / groups, outHeight: 1, outWidth: 1,
                               pooledHeight: 1, pooledWidth: 1, exchange: exchange)
+                p.flattens = h * w > 1
                 c = l.outputs; h = 1; w = 1
             }
             plans.append(p)

@@ -55,7 +55,9 @@ public final class Network {
 
         var exchanges: [Exchange?] = []
         for p in plans {
-            exchanges.append(p.exchange ? Exchange(plan: p, previous: plans[p.index - 1], groups: G,
+            // A crossing buffer where groups exchange, and where a one-group model's first FC
+            // layer must flatten its maps (no communication then).
+            exchanges.append(p.crossing ? Exchange(plan: p, previous: plans[p.index - 1], groups: G,
                                                    localGroups: local.count, batch: N) : nil)
         }
         var stages: [[Stage]] = []
@@ -99,7 +101,7 @@ public final class Network {
         gatherSpans = plans.map { "\($0.spec.name) all-gather" }
         scatterSpans = plans.map { "\($0.spec.name) reduce-scatter" }
         profile = Profile(layers: plans.map { $0.spec.name })
-        for (l, ex) in exchanges.enumerated() where ex != nil {
+        for (l, ex) in exchanges.enumerated() where ex != nil && plans[l].exchange {
             profile.exchangeForward[l].name = "MPI_Allgather"
             profile.exchangeBackward[l].name = "MPI_Reduce_scatter_block"
         }
@@ -149,7 +151,7 @@ public final class Network {
     /// Runs the minibatch in `input` through every layer; leaves all classes' logits in `logits`.
     public func forward(training: Bool, step: Int) throws {
         for (l, row) in stages.enumerated() {
-            if let ex = exchanges[l] {
+            if let ex = exchanges[l], plans[l].exchange {
                 let t = now()
                 try ex.gather(comm, localGroups: row.count)
                 record(&profile.exchangeForward[l], since: t, block: ex.slice * row.count * 4, span: gatherSpans[l])
@@ -188,7 +190,9 @@ public final class Network {
             eachGroup(layer: l, forward: false, training: true, step: 0)
             let send = exchanges[l]?.sumLocal()
             profile.backward[l] += profile.span(backwardSpans[l], "compute", since: t)
-            if let ex = exchanges[l], let send {
+            if let ex = exchanges[l], let send, !plans[l].exchange {
+                ex.dGathered.data.update(from: send, count: ex.dGathered.count)   // flatten only: no ranks to sum over
+            } else if let ex = exchanges[l], let send {
                 let t = now()
                 try ex.scatter(comm, localGroups: stages[l].count, send: send)
                 record(&profile.exchangeBackward[l], since: t, block: ex.slice * stages[l].count * 4,

@@ -122,9 +122,9 @@ public func simulate(_ spec: ModelSpec, batch N: Int, device d: DeviceProfile, s
         let heldGroups = strategy == .paperSplit || (strategy == .hybrid && !p.isConv) ? max(1, G / devices) : G
         params += p.parametersPerGroup * heldGroups
         // The last layer writes into the logits; a layer before an exchange writes into it.
-        let feeds = p.index + 1 == plans.count || plans[p.index + 1].exchange
+        let feeds = p.index + 1 == plans.count || plans[p.index + 1].crossing
         L.memoryBytes = 3 * 4 * p.parametersPerGroup * heldGroups + 4 * g * stageFloats(p, batch: n, feedsExchange: feeds)
-        if p.exchange {
+        if p.crossing {
             let prev = plans[p.index - 1]
             let full = prev.outputPerImage * G * n
             let flat = !p.isConv && prev.pooledHeight * prev.pooledWidth > 1

@@ -125,4 +125,26 @@ final class NetworkTests: XCTestCase {
         let firstFive = trainingLosses.prefix(5).reduce(0, +) / 5, lastFive = trainingLosses.suffix(5).reduce(0, +) / 5
         XCTAssertLessThan(lastFive, firstFive, "training losses \(trainingLosses.map { Float($0) })")
     }
+
+    /// Each image's logits depend on that image alone: changing one image of the minibatch leaves
+    /// the others' logits bit for bit, for one group and for two. (A one-group model once fed
+    /// fc4 its maps unflattened, `[C][N][P]` read as `[C·P][N]`, mixing the images: gradients
+    /// still matched finite differences, since they differentiate the same wrong function.)
+    func testEachImagesLogitsDependOnItsImageAlone() throws {
+        for groups in [1, 2] {
+            let spec = tinySpec(groups: groups)
+            let net = try tinyNetwork(spec: spec)
+            let N = 4, K = spec.classes, P = spec.inputHeight * spec.inputWidth
+            try net.forward(training: false, step: 0)
+            let before = net.logits.array
+            for c in 0..<spec.inputChannels { for p in 0..<P { net.input[(c * N + 2) * P + p] += 0.5 } }
+            try net.forward(training: false, step: 0)
+            let after = net.logits.array
+            for n in [0, 1, 3] {
+                XCTAssertEqual((0..<K).map { after[$0 * N + n] }, (0..<K).map { before[$0 * N + n] },
+                               "\(groups) group(s): image \(n)'s logits changed when only image 2 did")
+            }
+            XCTAssertNotEqual((0..<K).map { after[$0 * N + 2] }, (0..<K).map { before[$0 * N + 2] }, "\(groups) group(s)")
+        }
+    }
 }
