@@ -6,19 +6,25 @@ import XCTest
 /// exported file equals `eval` of the run, on 1 rank and on 2.
 final class ExportTests: XCTestCase {
     /// A short two-group run, exported, with the logits of `eval` of the run (computed once).
-    static let prepared: (run: String, model: String, logits: String, stdout: String)? = {
-        let run = Run.tempDir("export-run")
-        let trained = try? Run.alexnet(["train", "--config", "configs/fashion-mnist.yaml", "--steps", "20",
+    static let prepared = prepare("configs/fashion-mnist.yaml", "export-run")
+    /// The same for the one-group net (whose fc6 flattens without an exchange).
+    static let preparedOneGroup = prepare("configs/fashion-mnist-onegroup.yaml", "export-run-onegroup")
+
+    static func prepare(_ config: String, _ name: String) -> (run: String, model: String, logits: String, stdout: String)? {
+        let run = Run.tempDir(name)
+        let trained = try? Run.alexnet(["train", "--config", config, "--steps", "20",
                                         "--checkpoint-every", "0", "--out", run])
         guard trained?.status == 0 else { return nil }
         let model = run + "/model.safetensors", logits = run + "/run-logits.npy"
         guard (try? Run.alexnet(["export", run, "--out", model]))?.status == 0,
               let e = try? Run.alexnet(["eval", "--model", run, "--logits", logits]), e.status == 0 else { return nil }
         return (run, model, logits, e.stdout)
-    }()
+    }
 
-    func prepared() throws -> (run: String, model: String, logits: String, stdout: String) {
-        guard let p = Self.prepared else { XCTFail("training, export or eval of the run failed"); throw XCTSkip("no run") }
+    func prepared(oneGroup: Bool = false) throws -> (run: String, model: String, logits: String, stdout: String) {
+        guard let p = oneGroup ? Self.preparedOneGroup : Self.prepared else {
+            XCTFail("training, export or eval of the run failed"); throw XCTSkip("no run")
+        }
         return p
     }
 
@@ -39,7 +45,14 @@ final class ExportTests: XCTestCase {
     }
 
     func testAnIndependentNumPyForwardReproducesTheLogits() throws {
-        let p = try prepared()
+        try checkWithNumPy(try prepared())
+    }
+
+    func testAnIndependentNumPyForwardReproducesTheOneGroupLogits() throws {
+        try checkWithNumPy(try prepared(oneGroup: true))
+    }
+
+    func checkWithNumPy(_ p: (run: String, model: String, logits: String, stdout: String)) throws {
         let probe = Process()
         probe.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         probe.arguments = ["-c", "import numpy"]
