@@ -23,12 +23,15 @@ let package = Package(
                        providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
+        // libjpeg-turbo and libpng through a C shim: libjpeg's error_exit must longjmp, which Swift cannot.
+        .target(name: "CImage", path: "Sources/CImage",
+                linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
 
         // MARK: The library layers
         .target(name: "AlexNetCore", dependencies: ["CBLAS", "CZlib"], swiftSettings: release),
         .target(name: "AlexNetLayers", dependencies: ["AlexNetCore"], swiftSettings: release),
         .target(name: "AlexNetParallel", dependencies: ["AlexNetCore", "AlexNetLayers", "CMPI"], swiftSettings: release),
-        .target(name: "AlexNetData", dependencies: ["AlexNetCore"], swiftSettings: release),
+        .target(name: "AlexNetData", dependencies: ["AlexNetCore", "CImage"], swiftSettings: release),
         .target(name: "AlexNetTraining",
                 dependencies: ["AlexNetCore", "AlexNetLayers", "AlexNetParallel", "AlexNetData",
                                .product(name: "Yams", package: "Yams"),
@@ -48,6 +51,6 @@ let package = Package(
         .testTarget(name: "AlexNetLayersTests", dependencies: ["AlexNetLayers", "_TestSupport"]),
         .testTarget(name: "AlexNetDataTests", dependencies: ["AlexNetData", "_TestSupport"]),
         .testTarget(name: "AlexNetTrainingTests", dependencies: ["AlexNetTraining", "_TestSupport"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["_TestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["_TestSupport", "AlexNetData"]),
     ]
 )
