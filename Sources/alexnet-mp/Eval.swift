@@ -10,7 +10,13 @@ struct Eval: ParsableCommand {
     @Option(help: "A run directory, its model/ directory, or a shard in it (model/group<g>.bin; every group's shard is read).")
     var model: String
     @Option(help: "Data directory (default: the run config's data.dir).") var data: String?
+    @Option(help: "Test views per image: 1 (the centre crop) or 10 (the four corners and the centre, and their mirrors; softmax averaged, as the paper). With 10, the 1-view numbers are printed too.")
+    var views: Int = 1
     @OptionGroup var threads: ThreadOption
+
+    func validate() throws {
+        if views != 1 && views != 10 { throw ValidationError("--views takes 1 or 10, got \(views).") }
+    }
 
     func run() throws {
         try Launch.run(threads: threads.threads) { launch in
@@ -35,6 +41,10 @@ struct Eval: ParsableCommand {
             }
             let trainer = Trainer(config: config, network: network, batcher: batcher, console: launch.console,
                                   options: TrainOptions(outDir: runDir))
+            if views > 1 {
+                printViews(try trainer.evaluateViews(views), model: model, images: batcher.test.count, console: launch.console)
+                return
+            }
             let r = try trainer.evaluate()
             launch.console.print(String(format: "%@: %d test images, top-1 error %.2f%%, top-5 error %.2f%%, loss %.4f",
                                         model, batcher.test.count, 100 * r.top1, 100 * r.top5, r.loss))
