@@ -39,7 +39,7 @@ struct Prepare: ParsableCommand {
             if tty { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
             let counts = report.written.map { "\($0.images) \($0.split)" }.joined(separator: ", ")
             print("prepare: wrote \(counts) images of \(size)×\(size), \(report.classes) classes, to \(out) in "
-                  + String(format: "%.1f s (%.0f images/s, %d jobs)", report.seconds, report.imagesPerSecond, o.jobs))
+                  + String(format: "%.1f s (%.0f images/s, %d job%@)", report.seconds, report.imagesPerSecond, o.jobs, o.jobs == 1 ? "" : "s"))
             if report.skipped.isEmpty {
                 print("prepare: no files skipped")
             } else {

@@ -49,6 +49,9 @@ struct ProfileCommand: ParsableCommand {
             }
             let sgd = SGD(momentum: config.train.momentum, weightDecay: config.train.weightDecay)
             let perEpoch = batcher?.stepsPerEpoch(batch: N) ?? 1
+            if let batcher, perEpoch < 1 {
+                throw ConfigError("train.batch: \(N) is larger than the \(batcher.train.count) training images of \(dir)")
+            }
             let prefetcher = noPrefetch ? nil : batcher.map { Prefetcher(batcher: $0, batch: N) }
             func step(_ s: Int) throws {
                 try trainingStep(network, sgd: sgd, learningRate: config.train.lr, globalStep: s) {

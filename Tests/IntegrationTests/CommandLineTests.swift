@@ -5,7 +5,7 @@ final class CommandLineTests: XCTestCase {
     func testHelpListsEveryCommand() throws {
         let r = try Run.alexnet(["--help"], timeout: 30)
         XCTAssertEqual(r.status, 0)
-        for command in ["train", "eval", "summary", "bench", "compare"] {
+        for command in ["train", "eval", "prepare", "summary", "bench", "compare"] {
             XCTAssertTrue(r.stdout.contains("  \(command) "), "--help does not list \(command):\n\(r.stdout)")
         }
         XCTAssertTrue(r.stdout.contains("mpirun -np 2 alexnet-mp train"), r.stdout)
