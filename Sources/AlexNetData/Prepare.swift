@@ -110,14 +110,15 @@ public enum Prepare {
                 // Decode and resize in parallel into per-slot buffers; write in source order.
                 let pixels = UnsafeMutablePointer<UInt8>.allocate(capacity: part.count * imageSize)
                 defer { pixels.deallocate() }
+                let slots = SlotBuffer(base: pixels)
                 let results = Results(part.count)
-                DispatchQueue.concurrentPerform(iterations: jobs) { worker in
+                parallel(jobs) { worker in
                     var i = worker
                     while i < part.count {
                         do {
                             let bytes = try readFile(part[i].path)
                             let photo = try Photo.decode(bytes)
-                            let dst = pixels + i * imageSize
+                            let dst = slots.base + i * imageSize
                             photo.centreSquare(S, into: dst)
                             results.set(i, .ok(stats(dst, plane: S * S)))
                         } catch {
@@ -237,6 +238,9 @@ public enum Prepare {
         return out
     }
 
+    /// The decode buffer, shared by the decoding threads (each writes its own slots).
+    struct SlotBuffer: @unchecked Sendable { let base: UnsafeMutablePointer<UInt8> }
+
     struct Stats { var sum: [Double]; var products: [Double] }
     enum Outcome { case ok(Stats), failed(String) }
 
@@ -261,6 +265,20 @@ public enum Prepare {
         s = [Double(sr), Double(sg), Double(sb)]
         q = [Double(rr), Double(rg), Double(rb), Double(rg), Double(gg), Double(gb), Double(rb), Double(gb), Double(bb)]
         return Stats(sum: s, products: q)
+    }
+
+    /// Runs `body(0 ..< n)` on n threads of their own and waits for all of them. (Dispatch's
+    /// concurrentPerform ran the workers one after the other here, on a loaded machine.)
+    static func parallel(_ n: Int, _ body: @escaping @Sendable (Int) -> Void) {
+        if n == 1 { body(0); return }
+        let done = DispatchGroup()
+        for w in 0..<n {
+            done.enter()
+            let t = Thread { body(w); done.leave() }
+            t.stackSize = 8 << 20
+            t.start()
+        }
+        done.wait()
     }
 
     static func readFile(_ path: String) throws -> [UInt8] {
