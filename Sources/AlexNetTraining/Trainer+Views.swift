@@ -7,6 +7,25 @@ public struct ViewsResult: Sendable {
     public var top1: Double, top5: Double
     /// Cross-entropy of the averaged softmax.
     public var loss: Double
+    public init(views: Int, top1: Double, top5: Double, loss: Double) {
+        self.views = views; self.top1 = top1; self.top5 = top5; self.loss = loss
+    }
+
+    /// `eval --views 10` writes the 1-view and the 10-view rows to `<run>/eval-views.csv`.
+    public static let fileName = "eval-views.csv"
+    public static let csvHeader = "views,top1_error,top5_error,loss"
+    public var csvRow: String { String(format: "%d,%.6f,%.6f,%.6f", views, top1, top5, loss) }
+
+    /// The rows of a run's `eval-views.csv`, or nil when there is none (or it is unreadable).
+    public static func load(run dir: String) -> [ViewsResult]? {
+        guard let text = try? String(contentsOfFile: (dir as NSString).appendingPathComponent(fileName), encoding: .utf8) else { return nil }
+        let rows = text.split(separator: "\n").dropFirst().compactMap { line -> ViewsResult? in
+            let f = line.split(separator: ",")
+            guard f.count == 4, let v = Int(f[0]), let a = Double(f[1]), let b = Double(f[2]), let c = Double(f[3]) else { return nil }
+            return ViewsResult(views: v, top1: a, top5: b, loss: c)
+        }
+        return rows.isEmpty ? nil : rows
+    }
 }
 
 extension Trainer {

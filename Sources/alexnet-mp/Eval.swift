@@ -42,7 +42,8 @@ struct Eval: ParsableCommand {
             let trainer = Trainer(config: config, network: network, batcher: batcher, console: launch.console,
                                   options: TrainOptions(outDir: runDir))
             if views > 1 {
-                printViews(try trainer.evaluateViews(views), model: model, images: batcher.test.count, console: launch.console)
+                try reportViews(try trainer.evaluateViews(views), model: model, images: batcher.test.count, console: launch.console,
+                                record: data == nil && launch.comm.rank == 0 ? runDir : nil)
                 return
             }
             let r = try trainer.evaluate()
