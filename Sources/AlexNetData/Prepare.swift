@@ -93,7 +93,9 @@ public enum Prepare {
         let perShard = max(1, o.shardBytes / imageSize)
         let total = splits.reduce(0) { $0 + items[$1.name]!.count }
         var done = 0
-        var meanSum = [Double](repeating: 0, count: imageSize)
+        let meanSumBuffer = UnsafeMutablePointer<Double>.allocate(capacity: imageSize)
+        meanSumBuffer.initialize(repeating: 0, count: imageSize)
+        defer { meanSumBuffer.deallocate() }
         var rgbSum = [Double](repeating: 0, count: 3), rgbProducts = [Double](repeating: 0, count: 9)
         var index = PreparedIndex(size: S, channels: 3, classes: classes.count, splits: [:], pca: nil)
         let jobs = max(1, o.jobs)
@@ -127,6 +129,7 @@ public enum Prepare {
                         i += jobs
                     }
                 }
+                var meanImages: [Int] = []
                 for (i, item) in part.enumerated() {
                     switch results.get(i) {
                     case .failed(let reason):
@@ -148,11 +151,23 @@ public enum Prepare {
                         inShard += 1
                         labels.append(Int32(item.label)); files.append(item.path)
                         if s.name == "train" {
-                            for j in 0..<imageSize { meanSum[j] += Double(image[j]) }
+                            meanImages.append(i)
                             for j in 0..<3 { rgbSum[j] += st.sum[j] }
                             for j in 0..<9 { rgbProducts[j] += st.products[j] }
                         }
                     case .none: break
+                    }
+                }
+                // The mean image's sums: pixel ranges in parallel, images in source order in each.
+                if !meanImages.isEmpty {
+                    let sums = SumBuffer(base: meanSumBuffer)
+                    let images = meanImages
+                    parallel(jobs) { w in
+                        let lo = imageSize * w / jobs, hi = imageSize * (w + 1) / jobs
+                        for i in images {
+                            let px = slots.base + i * imageSize
+                            for j in lo..<hi { sums.base[j] += Double(px[j]) }
+                        }
                     }
                 }
                 start += part.count; done += part.count
@@ -169,7 +184,7 @@ public enum Prepare {
         }
 
         let n = Double(index.splits["train"]!.count)
-        let mean = meanSum.map { Float($0 / n) }
+        let mean = (0..<imageSize).map { Float(meanSumBuffer[$0] / n) }
         try writeData(mean.withUnsafeBytes { Data($0) }, tmp, "mean.bin")
         index.pca = ColourPCA(sum: rgbSum, sumOfProducts: rgbProducts, pixels: n * Double(S * S))
         try writeData(Data((classes.joined(separator: "\n") + "\n").utf8), tmp, "classes.txt")
@@ -240,6 +255,8 @@ public enum Prepare {
 
     /// The decode buffer, shared by the decoding threads (each writes its own slots).
     struct SlotBuffer: @unchecked Sendable { let base: UnsafeMutablePointer<UInt8> }
+    /// The mean image's running sums, shared by threads that each own a range of pixels.
+    struct SumBuffer: @unchecked Sendable { let base: UnsafeMutablePointer<Double> }
 
     struct Stats { var sum: [Double]; var products: [Double] }
     enum Outcome { case ok(Stats), failed(String) }

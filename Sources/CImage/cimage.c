@@ -4,6 +4,7 @@
 #include <string.h>
 #include <setjmp.h>
 #include <jpeglib.h>
+#include <jerror.h>
 #include <png.h>
 
 void cimage_free(void *p) { free(p); }
@@ -22,10 +23,12 @@ static void jerr_exit(j_common_ptr cinfo) {
     longjmp(e->jump, 1);
 }
 
-// Warnings (for example "premature end of data segment") mean a truncated or damaged file:
-// treat them as errors so that such a file is skipped, not half-decoded into grey.
+// A truncated file is only a warning to libjpeg, which fills the missing rows with grey: make
+// the warnings that mean "the data ran out" errors, so such a file is skipped, not half-grey.
+// Other warnings (extraneous bytes before a marker, and the like, which some ImageNet files
+// have) leave a usable image and are ignored.
 static void jerr_emit(j_common_ptr cinfo, int level) {
-    if (level < 0) jerr_exit(cinfo);
+    if (level < 0 && (cinfo->err->msg_code == JWRN_JPEG_EOF || cinfo->err->msg_code == JWRN_HIT_MARKER)) jerr_exit(cinfo);
 }
 
 static void seterr(char *err, size_t len, const char *what, const char *msg) {

@@ -85,6 +85,16 @@ final class PhotoTests: XCTestCase {
         }
     }
 
+    func testAWarningThatLeavesAWholeImageIsNotAnError() throws {
+        // Bytes between two markers: libjpeg warns ("extraneous bytes before marker") and
+        // decodes the whole image, as it does for some ImageNet files. Kept, not skipped.
+        let px = smoothImage(48, 32)
+        let jpeg = try PhotoEncoder.jpeg(px, width: 48, height: 32)
+        let sos = (2..<(jpeg.count - 1)).first { jpeg[$0] == 0xFF && jpeg[$0 + 1] == 0xDA }!
+        let odd = Array(jpeg[0..<sos]) + [0x00, 0x11, 0x22] + Array(jpeg[sos...])
+        XCTAssertEqual(try Photo.decode(odd).rgb, try Photo.decode(jpeg).rgb)
+    }
+
     func testA256SquareIsKeptExactly() throws {
         let px = rgbImage(256, 256) { x, y, c in (x * 7 + y * 13 + c * 50) % 256 }
         var out = [UInt8](repeating: 0, count: 3 * 256 * 256)
