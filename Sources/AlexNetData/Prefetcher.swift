@@ -13,19 +13,21 @@ public final class Prefetcher: @unchecked Sendable {
     public let batcher: Batcher
     public let batch: Int
     private let inputCount: Int
-    private let staging: UnsafeMutablePointer<Float>, stagingLabels: UnsafeMutablePointer<Int32>
+    /// Allocated at the first prefetch (a trainer that only evaluates never needs it).
+    private lazy var staging = UnsafeMutablePointer<Float>.allocate(capacity: inputCount)
+    private lazy var stagingLabels = UnsafeMutablePointer<Int32>.allocate(capacity: batch)
+    private var allocated = false
     private let queue = DispatchQueue(label: "alexnet-mp.prefetch", qos: .userInitiated)
     private var pending: (epoch: Int, step: Int, done: DispatchSemaphore)?
 
     public init(batcher: Batcher, batch: Int) {
         self.batcher = batcher; self.batch = batch
         inputCount = batcher.train.channels * batch * batcher.augmentation.crop * batcher.augmentation.crop
-        staging = .allocate(capacity: inputCount); stagingLabels = .allocate(capacity: batch)
     }
 
     deinit {
         pending?.done.wait()
-        staging.deallocate(); stagingLabels.deallocate()
+        if allocated { staging.deallocate(); stagingLabels.deallocate() }
     }
 
     /// Fills `input` and `labels` with minibatch `step` of `epoch`, then starts building `next`
@@ -45,19 +47,21 @@ public final class Prefetcher: @unchecked Sendable {
         }
         if !hit { batcher.fillTraining(epoch: epoch, step: step, batch: batch, input: input, labels: labels) }
         if let next {
+            if !allocated { _ = staging; _ = stagingLabels; allocated = true }
             let done = DispatchSemaphore(value: 0)
             pending = (next.epoch, next.step, done)
-            queue.async { [self] in
-                batcher.fillTraining(epoch: next.epoch, step: next.step, batch: batch, input: staging, labels: stagingLabels)
+            let (input, labels) = (Staging(staging), Staging(stagingLabels))
+            queue.async { [batcher, batch] in
+                batcher.fillTraining(epoch: next.epoch, step: next.step, batch: batch, input: input.pointer, labels: labels.pointer)
                 done.signal()
             }
         }
         return hit
     }
+}
 
-    /// Waits for the batch being built, if any (before the batcher is used on this thread).
-    public func drain() {
-        pending?.done.wait()
-        pending = nil
-    }
+/// A staging pointer handed to the prefetch queue; only that queue writes it until `fill` has waited.
+private struct Staging<T>: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<T>
+    init(_ p: UnsafeMutablePointer<T>) { pointer = p }
 }
