@@ -13,21 +13,19 @@ public final class Prefetcher: @unchecked Sendable {
     public let batcher: Batcher
     public let batch: Int
     private let inputCount: Int
-    /// Allocated at the first prefetch (a trainer that only evaluates never needs it).
-    private lazy var staging = UnsafeMutablePointer<Float>.allocate(capacity: inputCount)
-    private lazy var stagingLabels = UnsafeMutablePointer<Int32>.allocate(capacity: batch)
-    private var allocated = false
+    private let staging: UnsafeMutablePointer<Float>, stagingLabels: UnsafeMutablePointer<Int32>
     private let queue = DispatchQueue(label: "alexnet-mp.prefetch", qos: .userInitiated)
     private var pending: (epoch: Int, step: Int, done: DispatchSemaphore)?
 
     public init(batcher: Batcher, batch: Int) {
         self.batcher = batcher; self.batch = batch
         inputCount = batcher.train.channels * batch * batcher.augmentation.crop * batcher.augmentation.crop
+        staging = .allocate(capacity: inputCount); stagingLabels = .allocate(capacity: batch)
     }
 
     deinit {
         pending?.done.wait()
-        if allocated { staging.deallocate(); stagingLabels.deallocate() }
+        staging.deallocate(); stagingLabels.deallocate()
     }
 
     /// Fills `input` and `labels` with minibatch `step` of `epoch`, then starts building `next`
@@ -47,21 +45,13 @@ public final class Prefetcher: @unchecked Sendable {
         }
         if !hit { batcher.fillTraining(epoch: epoch, step: step, batch: batch, input: input, labels: labels) }
         if let next {
-            if !allocated { _ = staging; _ = stagingLabels; allocated = true }
             let done = DispatchSemaphore(value: 0)
             pending = (next.epoch, next.step, done)
-            let (input, labels) = (Staging(staging), Staging(stagingLabels))
-            queue.async { [batcher, batch] in
-                batcher.fillTraining(epoch: next.epoch, step: next.step, batch: batch, input: input.pointer, labels: labels.pointer)
+            queue.async { [self] in
+                batcher.fillTraining(epoch: next.epoch, step: next.step, batch: batch, input: staging, labels: stagingLabels)
                 done.signal()
             }
         }
         return hit
     }
-}
-
-/// A staging pointer handed to the prefetch queue; only that queue writes it until `fill` has waited.
-private struct Staging<T>: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<T>
-    init(_ p: UnsafeMutablePointer<T>) { pointer = p }
 }
