@@ -25,6 +25,9 @@ let package = Package(
                        providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
+        // libjpeg-turbo and libpng through a C shim: libjpeg's error_exit must longjmp, which Swift cannot.
+        .target(name: "CImage", path: "Sources/CImage",
+                linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
 
         .target(name: "CAllocCounter", path: "Sources/CAllocCounter"),
         // Vector kernels for the element-wise loops; -fno-math-errno lets sqrtf vectorise, -fno-builtin
@@ -36,7 +39,7 @@ let package = Package(
         .target(name: "AlexNetCore", dependencies: ["CBLAS", "CZlib", "CKernels"], swiftSettings: release),
         .target(name: "AlexNetLayers", dependencies: ["AlexNetCore", "CKernels"], swiftSettings: release),
         .target(name: "AlexNetParallel", dependencies: ["AlexNetCore", "AlexNetLayers", "CMPI"], swiftSettings: release),
-        .target(name: "AlexNetData", dependencies: ["AlexNetCore"], swiftSettings: release),
+        .target(name: "AlexNetData", dependencies: ["AlexNetCore", "CImage"], swiftSettings: release),
         .target(name: "AlexNetTraining",
                 dependencies: ["AlexNetCore", "AlexNetLayers", "AlexNetParallel", "AlexNetData",
                                .product(name: "Yams", package: "Yams"),
@@ -60,6 +63,6 @@ let package = Package(
         .testTarget(name: "AlexNetDataTests", dependencies: ["AlexNetData", "_TestSupport"]),
         .testTarget(name: "AlexNetTrainingTests", dependencies: ["AlexNetTraining", "_TestSupport"]),
         .testTarget(name: "AlexNetReportTests", dependencies: ["AlexNetReport", "AlexNetTraining", "_TestSupport"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["_TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["_TestSupport", "AlexNetData"], exclude: ["Fixtures"]),
     ]
 )

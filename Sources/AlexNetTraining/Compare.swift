@@ -91,6 +91,14 @@ public func compareTable(_ runs: [RunRecord]) -> String {
         }
         out += "\(order[i]) − \(order[0]): final top-1 \(diff(a.top1, b.top1)), top-5 \(diff(a.top5, b.top5))\n"
     }
+    // Test views, for the runs that `eval --views 10` has recorded (eval-views.csv).
+    for key in order {
+        let rows = byConfig[key]!.compactMap { ViewsResult.load(run: $0.dir) }
+        let one = rows.compactMap { $0.first { $0.views == 1 } }, ten = rows.compactMap { $0.first { $0.views == 10 } }
+        guard !one.isEmpty, one.count == ten.count else { continue }
+        func pct(_ xs: [Double]) -> String { String(format: "%.2f%%", 100 * meanSD(xs).mean) }
+        out += "\(key) test views (eval --views 10 of \(ten.count) run\(ten.count == 1 ? "" : "s")): 1 view top-1 \(pct(one.map(\.top1))) top-5 \(pct(one.map(\.top5))); 10 views top-1 \(pct(ten.map(\.top1))) top-5 \(pct(ten.map(\.top5)))\n"
+    }
     if order.count >= 2 {
         out += "paper (ImageNet): the two-GPU net's error was 1.7 points (top-1) and 1.2 points (top-5) below the one-GPU net's\n"
     }

@@ -177,31 +177,49 @@ public struct ModelConfig: Codable, Equatable, Sendable {
 }
 
 public struct DataConfig: Codable, Equatable, Sendable {
-    public enum Source: String, Codable, Sendable { case idx }
+    /// `idx`: MNIST-style IDX files; `prepared`: a directory written by `alexnet-mp prepare`;
+    /// `cifar10`: CIFAR-10's binary batches.
+    public enum Source: String, Codable, Sendable { case idx, prepared, cifar10 }
     public var source: Source
     public var dir: String
     public var crop: Int
+    /// Training crops at a random place (false: the centre, for ablations).
+    public var randomCrop: Bool
     public var flip: Bool
     public var scale: Float
     public var meanImage: Bool
+    /// The paper's PCA colour augmentation (RGB sources only), αᵢ ~ N(0, pcaColourStd).
+    public var pcaColour: Bool
+    public var pcaColourStd: Float
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case source, dir, crop, flip, scale, meanImage = "mean_image" }
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case source, dir, crop, randomCrop = "random_crop", flip, scale, meanImage = "mean_image"
+        case pcaColour = "pca_colour", pcaColourStd = "pca_colour_std"
+    }
     public init(from decoder: Decoder) throws {
         let c = try strictContainer(decoder, CodingKeys.self)
         source = try c.decodeIfPresent(Source.self, forKey: .source) ?? .idx
         dir = try c.decode(String.self, forKey: .dir)
         crop = try c.decode(Int.self, forKey: .crop)
+        randomCrop = try c.decodeIfPresent(Bool.self, forKey: .randomCrop) ?? true
         flip = try c.decodeIfPresent(Bool.self, forKey: .flip) ?? true
         scale = try c.decodeIfPresent(Float.self, forKey: .scale) ?? 1
         meanImage = try c.decodeIfPresent(Bool.self, forKey: .meanImage) ?? true
+        pcaColour = try c.decodeIfPresent(Bool.self, forKey: .pcaColour) ?? false
+        pcaColourStd = try c.decodeIfPresent(Float.self, forKey: .pcaColourStd) ?? 0.1
     }
 
     func validate() throws {
         guard crop >= 1 else { throw ConfigError("data.crop: must be positive, got \(crop)") }
         guard scale > 0, scale.isFinite else { throw ConfigError("data.scale: must be positive, got \(scale)") }
+        guard pcaColourStd >= 0, pcaColourStd.isFinite else { throw ConfigError("data.pca_colour_std: must not be negative, got \(pcaColourStd)") }
+        if pcaColour && source == .idx { throw ConfigError("data.pca_colour: needs RGB images; the idx source is greyscale") }
     }
 
-    public var augmentation: Augmentation { Augmentation(crop: crop, flip: flip, scale: scale, subtractMean: meanImage) }
+    public var augmentation: Augmentation {
+        Augmentation(crop: crop, flip: flip, scale: scale, subtractMean: meanImage, randomCrop: randomCrop,
+                     pcaColour: pcaColour, pcaStd: pcaColourStd)
+    }
 }
 
 public struct TrainConfig: Codable, Equatable, Sendable {
@@ -310,7 +328,7 @@ func describe(_ e: DecodingError) -> String {
             case "type": allowed = "conv, fc"
             case "sees": allowed = "own, all"
             case "init": allowed = "paper, he"
-            case "source": allowed = "idx"
+            case "source": allowed = "idx, prepared, cifar10"
             default: allowed = ""
             }
             return "\(path): '\(value)' is not allowed" + (allowed.isEmpty ? "" : " (expected one of: \(allowed))")

@@ -35,6 +35,8 @@ public struct TrainOptions: Sendable {
     public var trace: String?
     /// Checkpoint cadence (nil: no checkpoints).
     public var checkpointEvery: CheckpointEvery?
+    /// Build the next minibatch on a background thread during the step (see `Prefetcher`).
+    public var prefetch = true
     public init(outDir: String, maxSteps: Int? = nil, logEvery: Int = 0, profile: Bool = false, trace: String? = nil) {
         self.outDir = outDir; self.maxSteps = maxSteps; self.logEvery = logEvery; self.profile = profile; self.trace = trace
     }
@@ -65,11 +67,13 @@ public final class Trainer {
     public private(set) var schedule: Schedule
     public private(set) var history: [EpochMetrics] = []
     let sgd: SGD
+    let prefetcher: Prefetcher?
 
     public init(config: RunConfig, network: Network, batcher: Batcher, console: Console, options: TrainOptions) {
         self.config = config; self.network = network; self.batcher = batcher; self.console = console; self.options = options
         schedule = Schedule(config.train.schedule, initial: config.train.lr)
         sgd = SGD(momentum: config.train.momentum, weightDecay: config.train.weightDecay)
+        prefetcher = options.prefetch ? Prefetcher(batcher: batcher, batch: network.batch) : nil
     }
 
     var rank: Int { network.comm.rank }
@@ -80,7 +84,13 @@ public final class Trainer {
     @discardableResult
     public func step(epoch: Int, step: Int, globalStep: Int) throws -> SoftmaxCrossEntropy.Result {
         try trainingStep(network, sgd: sgd, learningRate: schedule.learningRate, globalStep: globalStep) {
-            batcher.fillTraining(epoch: epoch, step: step, batch: network.batch, input: network.input.data, labels: network.labels)
+            if let prefetcher {
+                let last = step + 1 >= batcher.stepsPerEpoch(batch: network.batch)
+                prefetcher.fill(epoch: epoch, step: step, next: last ? (epoch + 1, 0) : (epoch, step + 1),
+                                input: network.input.data, labels: network.labels)
+            } else {
+                batcher.fillTraining(epoch: epoch, step: step, batch: network.batch, input: network.input.data, labels: network.labels)
+            }
         }
     }
 

@@ -10,12 +10,16 @@ struct Eval: ParsableCommand {
     @Option(help: ArgumentHelp("A run directory (its model/, else its latest checkpoint), its model/ directory, a shard in it (every group's shard is read), or a .safetensors file written by `export`."))
     var model: String
     @Option(help: "Data directory (default: the config's data.dir).") var data: String?
-    @Option(help: "Write the logits of the evaluated images to this .npy file (float32, [images, classes], test-set order).")
+    @Option(help: "Write the logits of the evaluated images to this .npy file (float32, [images, classes], test-set order; centre crop).")
     var logits: String?
+    @Option(help: "Test views per image: 1 (the centre crop) or 10 (the four corners and the centre, and their mirrors; softmax averaged, as the paper). With 10, the 1-view numbers are printed too.")
+    var views: Int = 1
     @OptionGroup var threads: ThreadOption
 
     func validate() throws {
         if let logits, !logits.hasSuffix(".npy") { throw ValidationError("--logits: \(logits) must end in .npy.") }
+        if views != 1 && views != 10 { throw ValidationError("--views takes 1 or 10, got \(views).") }
+        if logits != nil && views != 1 { throw ValidationError("--logits saves the centre crop's logits: use it with --views 1.") }
     }
 
     func run() throws {
@@ -46,6 +50,11 @@ struct Eval: ParsableCommand {
             if let file { try PyTorchExport.load(file, into: network) } else { _ = try loadModel(run: runDir, into: network) }
             let trainer = Trainer(config: config, network: network, batcher: batcher, console: launch.console,
                                   options: TrainOptions(outDir: safetensors ? NSTemporaryDirectory() : runDir))
+            if views > 1 {
+                try reportViews(try trainer.evaluateViews(views), model: model, images: batcher.test.count, console: launch.console,
+                                record: data == nil && launch.comm.rank == 0 && !safetensors ? runDir : nil)
+                return
+            }
             let K = spec.classes
             var all = logits != nil ? [Float](repeating: 0, count: batcher.test.count * K) : []
             let r = try trainer.evaluate(logits: logits == nil ? nil : { image, values in

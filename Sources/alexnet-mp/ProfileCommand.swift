@@ -18,6 +18,7 @@ struct ProfileCommand: ParsableCommand {
     @Option(help: "Write every rank's counters as JSON.") var json: String?
     @Option(help: "Data directory (default: the config's data.dir).") var data: String?
     @Flag(help: "Use random images instead of the data set (also used when the data directory does not exist).") var synthetic = false
+    @Flag(name: .customLong("no-prefetch"), help: "Build each minibatch at the start of its step instead of on a background thread during the previous one.") var noPrefetch = false
     @OptionGroup var threads: ThreadOption
 
     func validate() throws {
@@ -48,10 +49,19 @@ struct ProfileCommand: ParsableCommand {
             }
             let sgd = SGD(momentum: config.train.momentum, weightDecay: config.train.weightDecay)
             let perEpoch = batcher?.stepsPerEpoch(batch: N) ?? 1
+            if let batcher, perEpoch < 1 {
+                throw ConfigError("train.batch: \(N) is larger than the \(batcher.train.count) training images of \(dir)")
+            }
+            let prefetcher = noPrefetch ? nil : batcher.map { Prefetcher(batcher: $0, batch: N) }
             func step(_ s: Int) throws {
                 try trainingStep(network, sgd: sgd, learningRate: config.train.lr, globalStep: s) {
-                    batcher?.fillTraining(epoch: 1 + s / perEpoch, step: s % perEpoch, batch: N,
-                                          input: network.input.data, labels: network.labels)
+                    if let prefetcher {
+                        prefetcher.fill(epoch: 1 + s / perEpoch, step: s % perEpoch, next: (1 + (s + 1) / perEpoch, (s + 1) % perEpoch),
+                                        input: network.input.data, labels: network.labels)
+                    } else {
+                        batcher?.fillTraining(epoch: 1 + s / perEpoch, step: s % perEpoch, batch: N,
+                                              input: network.input.data, labels: network.labels)
+                    }
                 }
             }
             for s in 0..<warmup { try step(s) }

@@ -8,7 +8,7 @@ import XCTest
 /// one-line message naming the file and the offending key.
 final class ConfigTests: XCTestCase {
     func testShippedConfigsLoad() throws {
-        for name in ["fashion-mnist", "fashion-mnist-onegroup", "alexnet", "alexnet-onegroup"] {
+        for name in ["fashion-mnist", "fashion-mnist-onegroup", "alexnet", "alexnet-onegroup", "cifar10"] {
             let path = configPath(name)
             XCTAssertNoThrow(try RunConfig.load(path), path)
             let config = try RunConfig.load(path)
@@ -24,6 +24,30 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(fm.train.schedule.type, .plateau)
         XCTAssertEqual(fm.train.schedule.maxDrops, 3)
         XCTAssertEqual(fm.data.augmentation, Augmentation(crop: 24, flip: true, scale: Float(0.00392156862745098), subtractMean: true))
+    }
+
+    func testDataSourcesAndAugmentationSwitches() throws {
+        let alex = try RunConfig.load(configPath("alexnet"))
+        XCTAssertEqual(alex.data.source, .prepared)
+        XCTAssertEqual(alex.data.augmentation, Augmentation(crop: 227, flip: true, scale: 1, subtractMean: true, randomCrop: true,
+                                                            pcaColour: true, pcaStd: 0.1))
+        let cifar = try RunConfig.load(configPath("cifar10"))
+        XCTAssertEqual(cifar.data.source, .cifar10)
+        XCTAssertEqual(cifar.model.input.channels, 3)
+        XCTAssertEqual(cifar.data.crop, 24)
+        // Switches off, for ablations; the defaults of absent keys.
+        let off = try RunConfig.parse(try modified("  mean_image: true", "  mean_image: false\n  random_crop: false"), file: "off.yaml")
+        XCTAssertEqual(off.data.augmentation, Augmentation(crop: 24, flip: true, scale: Float(0.00392156862745098), subtractMean: false,
+                                                           randomCrop: false, pcaColour: false, pcaStd: 0.1))
+        // Written and read back (a run directory's config.yaml).
+        XCTAssertEqual(try RunConfig.parse(try alex.yaml(), file: "again.yaml"), alex)
+    }
+
+    func testBadDataKeysAreRefused() throws {
+        assertRefused(try modified("source: idx", "source: jpeg"), mentions: ["data.source", "jpeg", "idx, prepared, cifar10"])
+        assertRefused(try modified("  mean_image: true", "  mean_image: true\n  pca_colour: true"), mentions: ["data.pca_colour", "RGB"])
+        assertRefused(try modified("  mean_image: true", "  mean_image: true\n  pca_colour_std: -1"), mentions: ["data.pca_colour_std"])
+        assertRefused(try modified("  mean_image: true", "  mean_image: true\n  pca: true"), mentions: ["data.pca", "unknown key", "pca_colour"])
     }
 
     /// The paper's net: 60,965,224 parameters and 724,406,816 multiply-adds per image

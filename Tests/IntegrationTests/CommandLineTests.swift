@@ -5,7 +5,7 @@ final class CommandLineTests: XCTestCase {
     func testHelpListsEveryCommand() throws {
         let r = try Run.alexnet(["--help"], timeout: 30)
         XCTAssertEqual(r.status, 0)
-        for command in ["train", "eval", "export", "summary", "bench", "compare", "report"] {
+        for command in ["train", "eval", "export", "prepare", "summary", "bench", "compare", "report"] {
             XCTAssertTrue(r.stdout.contains("  \(command) "), "--help does not list \(command):\n\(r.stdout)")
         }
         XCTAssertTrue(r.stdout.contains("mpirun -np 2 alexnet-mp train"), r.stdout)

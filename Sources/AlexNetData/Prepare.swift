@@ -1,0 +1,385 @@
+import AlexNetCore
+import Foundation
+
+/// `alexnet-mp prepare`: turns a tree of photographs into the paper's stored form — every
+/// image rescaled so its shorter side is `size`, the central `size × size` patch, 8-bit RGB —
+/// packed into a few large shard files so that training reads sequentially and never decodes.
+///
+/// Source layouts, per split (`train/` required, `val/` optional):
+/// - class folders: `train/<class>/*.jpg|*.jpeg|*.png` (any case);
+/// - flat: `val/*.JPEG` with `val/labels.csv` of `file,class` lines (a `file,class` header is skipped).
+/// A source with no `train/` but a `labels.csv` is a flat training split.
+///
+/// Output directory (written under a temporary name, renamed at the end):
+/// - `index.json`: size, channels, classes, per split the image count, images per shard and
+///   shard names, and the colour PCA;
+/// - `train-00000.bin`, … : images `[3][size][size]` back to back, no header;
+/// - `train-labels.bin`: one little-endian Int32 class index per image; `train-files.txt`: the
+///   source path of every image, in shard order;
+/// - `classes.txt`: the class names, sorted, one per line (line k is class index k);
+/// - `mean.bin`: the per-pixel mean of the training images, little-endian Float32 `[3][size][size]`.
+public enum Prepare {
+    public struct Options: Sendable {
+        public var source: String, out: String
+        public var size = 256
+        public var jobs = 1
+        /// Bytes per shard file (rounded down to whole images).
+        public var shardBytes = 1 << 30
+        public init(source: String, out: String) { self.source = source; self.out = out }
+    }
+
+    public struct Report: Sendable {
+        public var written: [(split: String, images: Int)] = []
+        public var skipped: [(file: String, reason: String)] = []
+        public var classes = 0
+        public var seconds = 0.0
+        public var imagesPerSecond: Double { Double(written.reduce(0) { $0 + $1.images }) / max(seconds, 1e-9) }
+    }
+
+    struct Item { let path: String; let label: Int }
+
+    static let extensions: Set<String> = ["jpg", "jpeg", "png"]
+
+    /// Runs the whole preparation; `progress(done, total)` is called after each chunk of images.
+    public static func run(_ o: Options, progress: ((Int, Int) -> Void)? = nil) throws -> Report {
+        let t0 = now()
+        let fm = FileManager.default
+        guard o.size >= 1 else { throw DataError("--size: must be positive, got \(o.size)") }
+        var isDir: ObjCBool = false
+        guard fm.fileExists(atPath: o.source, isDirectory: &isDir), isDir.boolValue else {
+            throw DataError(o.source, "source directory does not exist")
+        }
+        var report = Report()
+        // Which splits, and their labelled files.
+        var splits: [(name: String, dir: String)] = []
+        let trainDir = (o.source as NSString).appendingPathComponent("train")
+        if fm.fileExists(atPath: trainDir, isDirectory: &isDir), isDir.boolValue {
+            splits.append(("train", trainDir))
+        } else if fm.fileExists(atPath: (o.source as NSString).appendingPathComponent("labels.csv")) {
+            splits.append(("train", o.source))
+        } else {
+            throw DataError(o.source, "no train/ folder of class folders, nor a labels.csv")
+        }
+        let valDir = (o.source as NSString).appendingPathComponent("val")
+        if fm.fileExists(atPath: valDir, isDirectory: &isDir), isDir.boolValue { splits.append(("val", valDir)) }
+
+        var named: [String: [(path: String, cls: String)]] = [:]
+        for s in splits { named[s.name] = try scan(s.dir, skipped: &report.skipped) }
+        let classes = Array(Set(named["train"]!.map(\.cls))).sorted()
+        guard !classes.isEmpty else { throw DataError(trainDir, "no images found") }
+        let classIndex = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, $0) })
+        var items: [String: [Item]] = [:]
+        for s in splits {
+            items[s.name] = try named[s.name]!.map { f in
+                guard let k = classIndex[f.cls] else {
+                    throw DataError(f.path, "class '\(f.cls)' has no training images (classes come from train/)")
+                }
+                return Item(path: f.path, label: k)
+            }
+        }
+        report.classes = classes.count
+
+        // Write into a temporary directory next to the output, renamed at the end.
+        let out = (o.out as NSString).standardizingPath
+        let tmp = out + ".partial-\(getpid())"
+        try? fm.removeItem(atPath: tmp)
+        do { try fm.createDirectory(atPath: tmp, withIntermediateDirectories: true) } catch {
+            throw DataError(o.out, "cannot create the output directory: \(error.localizedDescription)")
+        }
+        var finished = false
+        defer { if !finished { try? fm.removeItem(atPath: tmp) } }
+
+        let S = o.size, imageSize = 3 * S * S
+        let perShard = max(1, o.shardBytes / imageSize)
+        let total = splits.reduce(0) { $0 + items[$1.name]!.count }
+        var done = 0
+        let meanSumBuffer = UnsafeMutablePointer<Double>.allocate(capacity: imageSize)
+        meanSumBuffer.initialize(repeating: 0, count: imageSize)
+        defer { meanSumBuffer.deallocate() }
+        var rgbSum = [Double](repeating: 0, count: 3), rgbProducts = [Double](repeating: 0, count: 9)
+        var index = PreparedIndex(size: S, channels: 3, classes: classes.count, splits: [:], pca: nil)
+        let jobs = max(1, o.jobs)
+        let chunk = max(16, 4 * jobs)
+
+        for s in splits {
+            let list = items[s.name]!
+            var shards: [String] = [], labels: [Int32] = [], files: [String] = []
+            var handle: FileHandle?
+            var inShard = 0
+            var start = 0
+            while start < list.count {
+                let part = Array(list[start..<min(start + chunk, list.count)])
+                // Decode and resize in parallel into per-slot buffers; write in source order.
+                let pixels = UnsafeMutablePointer<UInt8>.allocate(capacity: part.count * imageSize)
+                defer { pixels.deallocate() }
+                let slots = SlotBuffer(base: pixels)
+                let results = Results(part.count)
+                parallel(jobs) { worker in
+                    var i = worker
+                    while i < part.count {
+                        do {
+                            let bytes = try readFile(part[i].path)
+                            let photo = try Photo.decode(bytes)
+                            let dst = slots.base + i * imageSize
+                            photo.centreSquare(S, into: dst)
+                            results.set(i, .ok(stats(dst, plane: S * S)))
+                        } catch {
+                            results.set(i, .failed("\(error)"))
+                        }
+                        i += jobs
+                    }
+                }
+                var meanImages: [Int] = []
+                for (i, item) in part.enumerated() {
+                    switch results.get(i) {
+                    case .failed(let reason):
+                        report.skipped.append((item.path, reason))
+                    case .ok(let st):
+                        if handle == nil || inShard == perShard {
+                            try handle?.close()
+                            let name = String(format: "%@-%05d.bin", s.name, shards.count)
+                            let path = (tmp as NSString).appendingPathComponent(name)
+                            guard fm.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
+                                throw DataError(path, "cannot create shard file")
+                            }
+                            handle = h; shards.append(name); inShard = 0
+                        }
+                        let image = pixels + i * imageSize
+                        do { try handle!.write(contentsOf: Data(bytes: image, count: imageSize)) } catch {
+                            throw DataError((tmp as NSString).appendingPathComponent(shards.last!), "cannot write: \(error.localizedDescription)")
+                        }
+                        inShard += 1
+                        labels.append(Int32(item.label)); files.append(item.path)
+                        if s.name == "train" {
+                            meanImages.append(i)
+                            for j in 0..<3 { rgbSum[j] += st.sum[j] }
+                            for j in 0..<9 { rgbProducts[j] += st.products[j] }
+                        }
+                    case .none: break
+                    }
+                }
+                // The mean image's sums: pixel ranges in parallel, images in source order in each.
+                if !meanImages.isEmpty {
+                    let sums = SumBuffer(base: meanSumBuffer)
+                    let images = meanImages
+                    parallel(jobs) { w in
+                        let lo = imageSize * w / jobs, hi = imageSize * (w + 1) / jobs
+                        for i in images {
+                            let px = slots.base + i * imageSize
+                            for j in lo..<hi { sums.base[j] += Double(px[j]) }
+                        }
+                    }
+                }
+                start += part.count; done += part.count
+                progress?(done, total)
+            }
+            try handle?.close()
+            if s.name == "train" && labels.isEmpty {
+                throw DataError(s.dir, "none of the \(list.count) training images could be read (see the skipped files)")
+            }
+            index.splits[s.name] = .init(count: labels.count, imagesPerShard: perShard, shards: shards)
+            report.written.append((s.name, labels.count))
+            try writeData(labels.withUnsafeBytes { Data($0) }, tmp, "\(s.name)-labels.bin")
+            try writeData(Data((files.joined(separator: "\n") + "\n").utf8), tmp, "\(s.name)-files.txt")
+        }
+
+        let n = Double(index.splits["train"]!.count)
+        let mean = (0..<imageSize).map { Float(meanSumBuffer[$0] / n) }
+        try writeData(mean.withUnsafeBytes { Data($0) }, tmp, "mean.bin")
+        index.pca = ColourPCA(sum: rgbSum, sumOfProducts: rgbProducts, pixels: n * Double(S * S))
+        try writeData(Data((classes.joined(separator: "\n") + "\n").utf8), tmp, "classes.txt")
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try writeData(try encoder.encode(index), tmp, PreparedIndex.fileName)
+
+        // Swap the new directory in; the old one (a re-run) goes only once the new is in place.
+        let old = out + ".old-\(getpid())"
+        let hadOld = fm.fileExists(atPath: out)
+        if hadOld {
+            guard rename(out, old) == 0 else { throw DataError(o.out, "cannot replace the existing directory: \(String(cString: strerror(errno)))") }
+        }
+        guard rename(tmp, out) == 0 else {
+            let why = String(cString: strerror(errno))
+            if hadOld { _ = rename(old, out) }
+            throw DataError(o.out, "cannot rename \(tmp) to it: \(why)")
+        }
+        finished = true
+        if hadOld { try? fm.removeItem(atPath: old) }
+        report.seconds = now() - t0
+        return report
+    }
+
+    /// The files of one split, with their class names; skipped files are recorded with why.
+    static func scan(_ dir: String, skipped: inout [(file: String, reason: String)]) throws -> [(path: String, cls: String)] {
+        let fm = FileManager.default
+        let csv = (dir as NSString).appendingPathComponent("labels.csv")
+        var out: [(path: String, cls: String)] = []
+        if fm.fileExists(atPath: csv) {
+            guard let text = try? String(contentsOfFile: csv, encoding: .utf8) else { throw DataError(csv, "cannot be read as UTF-8 text") }
+            for (n, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
+                let line = raw.trimmingCharacters(in: .whitespaces)
+                if line.isEmpty || (n == 0 && line.lowercased() == "file,class") { continue }
+                let fields = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard fields.count == 2, !fields[0].isEmpty, !fields[1].isEmpty else {
+                    throw DataError("\(csv):\(n + 1)", "expected 'file,class', got '\(line)'")
+                }
+                let path = (dir as NSString).appendingPathComponent(fields[0])
+                guard fm.fileExists(atPath: path) else { skipped.append((path, "listed in labels.csv but missing")); continue }
+                out.append((path, fields[1]))
+            }
+            if out.isEmpty { throw DataError(csv, "lists no images") }
+            return out
+        }
+        let entries = (try? fm.contentsOfDirectory(atPath: dir)) ?? []
+        var isDir: ObjCBool = false
+        for cls in entries.sorted() where !cls.hasPrefix(".") {
+            let classDir = (dir as NSString).appendingPathComponent(cls)
+            guard fm.fileExists(atPath: classDir, isDirectory: &isDir), isDir.boolValue else {
+                skipped.append((classDir, "not inside a class folder")); continue
+            }
+            let files = ((try? fm.contentsOfDirectory(atPath: classDir)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
+            var count = 0
+            for f in files {
+                let path = (classDir as NSString).appendingPathComponent(f)
+                if extensions.contains((f as NSString).pathExtension.lowercased()) {
+                    out.append((path, cls)); count += 1
+                } else {
+                    skipped.append((path, "not a .jpg, .jpeg or .png file"))
+                }
+            }
+            if count == 0 { throw DataError(classDir, "empty class folder (no .jpg, .jpeg or .png files)") }
+        }
+        if out.isEmpty { throw DataError(dir, "no class folders with images") }
+        return out
+    }
+
+    /// The decode buffer, shared by the decoding threads (each writes its own slots).
+    struct SlotBuffer: @unchecked Sendable { let base: UnsafeMutablePointer<UInt8> }
+    /// The mean image's running sums, shared by threads that each own a range of pixels.
+    struct SumBuffer: @unchecked Sendable { let base: UnsafeMutablePointer<Double> }
+
+    struct Stats { var sum: [Double]; var products: [Double] }
+    enum Outcome { case ok(Stats), failed(String) }
+
+    /// Results written by the decoding threads, one slot each.
+    final class Results: @unchecked Sendable {
+        private var slots: [Outcome?]
+        private let lock = NSLock()
+        init(_ n: Int) { slots = Array(repeating: nil, count: n) }
+        func set(_ i: Int, _ o: Outcome) { lock.lock(); slots[i] = o; lock.unlock() }
+        func get(_ i: Int) -> Outcome? { lock.lock(); defer { lock.unlock() }; return slots[i] }
+    }
+
+    /// Sums of the RGB values and their products over one planar image.
+    static func stats(_ p: UnsafePointer<UInt8>, plane: Int) -> Stats {
+        var s = [Double](repeating: 0, count: 3), q = [Double](repeating: 0, count: 9)
+        var sr = 0, sg = 0, sb = 0, rr = 0, rg = 0, rb = 0, gg = 0, gb = 0, bb = 0
+        for i in 0..<plane {
+            let r = Int(p[i]), g = Int(p[plane + i]), b = Int(p[2 * plane + i])
+            sr += r; sg += g; sb += b
+            rr += r * r; rg += r * g; rb += r * b; gg += g * g; gb += g * b; bb += b * b
+        }
+        s = [Double(sr), Double(sg), Double(sb)]
+        q = [Double(rr), Double(rg), Double(rb), Double(rg), Double(gg), Double(gb), Double(rb), Double(gb), Double(bb)]
+        return Stats(sum: s, products: q)
+    }
+
+    /// Runs `body(0 ..< n)` on n threads of their own and waits for all of them. (Dispatch's
+    /// concurrentPerform ran the workers one after the other here, on a loaded machine.)
+    static func parallel(_ n: Int, _ body: @escaping @Sendable (Int) -> Void) {
+        if n == 1 { body(0); return }
+        let done = DispatchGroup()
+        for w in 0..<n {
+            done.enter()
+            let t = Thread { body(w); done.leave() }
+            t.stackSize = 8 << 20
+            t.start()
+        }
+        done.wait()
+    }
+
+    static func readFile(_ path: String) throws -> [UInt8] {
+        guard let d = FileManager.default.contents(atPath: path) else { throw DataError("cannot be read") }
+        return [UInt8](d)
+    }
+
+    static func writeData(_ d: Data, _ dir: String, _ name: String) throws {
+        let path = (dir as NSString).appendingPathComponent(name)
+        do { try d.write(to: URL(fileURLWithPath: path)) } catch {
+            throw DataError(path, "cannot write: \(error.localizedDescription)")
+        }
+    }
+}
+
+/// `index.json` of a prepared directory.
+public struct PreparedIndex: Codable, Sendable {
+    public static let fileName = "index.json"
+    public struct Split: Codable, Sendable {
+        public var count: Int
+        public var imagesPerShard: Int
+        public var shards: [String]
+        enum CodingKeys: String, CodingKey { case count, imagesPerShard = "images_per_shard", shards }
+    }
+    public var format = "alexnet-mp prepared 1"
+    public var size: Int, channels: Int, classes: Int
+    public var splits: [String: Split]
+    public var pca: ColourPCA?
+    init(size: Int, channels: Int, classes: Int, splits: [String: Split], pca: ColourPCA?) {
+        self.size = size; self.channels = channels; self.classes = classes; self.splits = splits; self.pca = pca
+    }
+}
+
+/// A prepared directory opened for training: the shards mapped, not read.
+public struct PreparedData: Sendable {
+    public let train: ImageSet, val: ImageSet
+    public let classes: [String]
+    /// Per-pixel mean of the training images, raw pixel units, `[3][size][size]`.
+    public let mean: [Float]
+    public let pca: ColourPCA
+
+    public static func open(_ dir: String, classes expected: Int) throws -> PreparedData {
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        guard fm.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
+            throw DataError(dir, "data directory does not exist")
+        }
+        let path = (dir as NSString).appendingPathComponent(PreparedIndex.fileName)
+        guard let data = fm.contents(atPath: path) else {
+            throw DataError(path, "no such file: not a directory written by `alexnet-mp prepare`")
+        }
+        let index: PreparedIndex
+        do { index = try JSONDecoder().decode(PreparedIndex.self, from: data) } catch {
+            throw DataError(path, "not a valid prepare index (\(error))")
+        }
+        guard index.format == "alexnet-mp prepared 1" else { throw DataError(path, "unknown format '\(index.format)'") }
+        guard index.classes <= expected else {
+            throw DataError(path, "has \(index.classes) classes but model.classes is \(expected)")
+        }
+        guard let pca = index.pca, pca.values.count == 3, pca.vectors.count == 3 else { throw DataError(path, "no colour PCA") }
+        let S = index.size, imageSize = index.channels * S * S
+        func open(_ name: String) throws -> ImageSet {
+            guard let split = index.splits[name] else { throw DataError(path, "has no '\(name)' split (prepare found no \(name)/ folder)") }
+            guard split.count > 0 else { throw DataError(path, "the '\(name)' split is empty") }
+            let storage = try PixelStorage(mapping: split.shards.map { (dir as NSString).appendingPathComponent($0) },
+                                           imagesPerFile: split.imagesPerShard, count: split.count, imageSize: imageSize)
+            let labelPath = (dir as NSString).appendingPathComponent("\(name)-labels.bin")
+            guard let raw = fm.contents(atPath: labelPath), raw.count == 4 * split.count else {
+                throw DataError(labelPath, "missing or not \(split.count) Int32 labels")
+            }
+            let labels = raw.withUnsafeBytes { b in (0..<split.count).map { Int32(littleEndian: b.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self)) } }
+            if let bad = labels.firstIndex(where: { $0 < 0 || Int($0) >= index.classes }) {
+                throw DataError(labelPath, "label \(labels[bad]) of image \(bad) is out of range (\(index.classes) classes)")
+            }
+            return ImageSet(count: split.count, channels: index.channels, height: S, width: S, storage: storage, labels: labels)
+        }
+        let train = try open("train"), val = try open("val")
+        let meanPath = (dir as NSString).appendingPathComponent("mean.bin")
+        guard let rawMean = fm.contents(atPath: meanPath), rawMean.count == 4 * imageSize else {
+            throw DataError(meanPath, "missing or not \(imageSize) Float32 values")
+        }
+        let mean = rawMean.withUnsafeBytes { b in (0..<imageSize).map { Float(bitPattern: UInt32(littleEndian: b.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) } }
+        let classesPath = (dir as NSString).appendingPathComponent("classes.txt")
+        let names = ((try? String(contentsOfFile: classesPath, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        return PreparedData(train: train, val: val, classes: names, mean: mean, pca: pca)
+    }
+}

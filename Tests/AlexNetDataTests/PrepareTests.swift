@@ -1,0 +1,204 @@
+import AlexNetCore
+import AlexNetData
+import XCTest
+
+/// `prepare` on a photo tree the test writes: JPEG and PNG of varied sizes, a greyscale one, a
+/// CMYK one, one rotated by EXIF, and broken files that must be skipped and reported.
+final class PrepareTests: XCTestCase {
+    /// The exact 256×256 PNG of the tree (train/dog/a-square.png), interleaved RGB.
+    let square = rgbImage(256, 256) { x, y, c in (x * 7 + y * 13 + c * 50) % 256 }
+
+    func makeTree(_ root: String) throws {
+        let fm = FileManager.default
+        for d in ["train/cat", "train/dog", "val/cat", "val/dog"] {
+            try fm.createDirectory(atPath: root + "/" + d, withIntermediateDirectories: true)
+        }
+        func put(_ bytes: [UInt8], _ path: String) throws { try Data(bytes).write(to: URL(fileURLWithPath: root + "/" + path)) }
+        try put(try PhotoEncoder.jpeg(smoothImage(300, 200), width: 300, height: 200), "train/cat/c1.jpg")
+        try put(try PhotoEncoder.png((0..<(180 * 240)).map { UInt8($0 % 251) }, width: 180, height: 240, components: 1), "train/cat/c2-grey.png")
+        try put(withEXIFOrientation(try PhotoEncoder.jpeg(halvesImage(120, 60), width: 120, height: 60), 6), "train/cat/c3-rotated.JPEG")
+        try put(try PhotoEncoder.png(square, width: 256, height: 256), "train/dog/a-square.png")
+        var cmyk: [UInt8] = []
+        for i in 0..<(64 * 64) { cmyk += [UInt8(i % 200), 90, 180, 230] }
+        try put(try PhotoEncoder.jpeg(cmyk, width: 64, height: 64, components: 4), "train/dog/d2-cmyk.jpeg")
+        let good = try PhotoEncoder.jpeg(smoothImage(90, 70), width: 90, height: 70)
+        try put(Array(good[0..<(good.count / 2)]), "train/dog/d3-truncated.jpg")
+        try put((0..<777).map { UInt8(($0 * 131 + 7) % 256) }, "train/dog/d4-garbage.png")
+        try put(Array("not a photo\n".utf8), "train/dog/notes.txt")
+        try put(try PhotoEncoder.png(smoothImage(50, 80), width: 50, height: 80), "val/cat/v1.png")
+        try put(try PhotoEncoder.jpeg(smoothImage(333, 111), width: 333, height: 111), "val/dog/v2.jpg")
+    }
+
+    func prepare(_ root: String, _ out: String, jobs: Int = 2, shardImages: Int = 2) throws -> Prepare.Report {
+        var o = Prepare.Options(source: root, out: out)
+        o.jobs = jobs
+        o.shardBytes = shardImages * 3 * 256 * 256
+        return try Prepare.run(o)
+    }
+
+    func testPrepareWritesShardsLabelsMeanAndReportsSkippedFiles() throws {
+        let dir = try makeScratchDirectory(self)
+        let root = dir + "/photos", out = dir + "/prepared"
+        try makeTree(root)
+        let report = try prepare(root, out)
+        XCTAssertEqual(report.written.map(\.split), ["train", "val"])
+        XCTAssertEqual(report.written.map(\.images), [5, 2])
+        XCTAssertEqual(report.classes, 2)
+        let skipped = Dictionary(uniqueKeysWithValues: report.skipped.map { (($0.file as NSString).lastPathComponent, $0.reason) })
+        XCTAssertEqual(Set(skipped.keys), ["d3-truncated.jpg", "d4-garbage.png", "notes.txt"], "\(report.skipped)")
+        XCTAssertTrue(skipped["d3-truncated.jpg"]!.contains("JPEG"), skipped["d3-truncated.jpg"]!)
+        XCTAssertTrue(skipped["d4-garbage.png"]!.contains("neither a JPEG nor a PNG"), skipped["d4-garbage.png"]!)
+
+        XCTAssertEqual(try String(contentsOfFile: out + "/classes.txt", encoding: .utf8), "cat\ndog\n")
+        // 5 training images at 2 per shard: 3 shards, the last holding one image.
+        for (name, images) in [("train-00000.bin", 2), ("train-00001.bin", 2), ("train-00002.bin", 1), ("val-00000.bin", 2)] {
+            let size = try FileManager.default.attributesOfItem(atPath: out + "/" + name)[.size] as! Int
+            XCTAssertEqual(size, images * 3 * 256 * 256, name)
+        }
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains(".partial") || $0.contains(".old") }
+        XCTAssertEqual(leftovers, [])
+
+        let data = try PreparedData.open(out, classes: 1000)
+        XCTAssertEqual([data.train.count, data.train.channels, data.train.height, data.train.width], [5, 3, 256, 256])
+        XCTAssertEqual([data.val.count, data.val.channels, data.val.height, data.val.width], [2, 3, 256, 256])
+        XCTAssertEqual(data.train.labels, [0, 0, 0, 1, 1])   // cat: c1, c2, c3; dog: a-square, d2
+        XCTAssertEqual(data.val.labels, [0, 1])
+        XCTAssertEqual(data.classes, ["cat", "dog"])
+
+        // The 256×256 PNG is stored unchanged (planar).
+        let pixels = data.train.pixels
+        let stored = Array(pixels[(3 * 196608)..<(4 * 196608)])
+        XCTAssertEqual(stored, planar(square, 256, 256))
+        // The greyscale PNG has equal channels; the rotated JPEG is taller than wide, red on top.
+        let grey = Array(pixels[196608..<(2 * 196608)])
+        XCTAssertEqual(Array(grey[0..<65536]), Array(grey[65536..<131072]))
+        let rotated = Array(pixels[(2 * 196608)..<(3 * 196608)])
+        XCTAssertGreaterThan(rotated[10 * 256 + 128], 200, "top of the rotated image is red")
+        XCTAssertLessThan(rotated[2 * 65536 + 10 * 256 + 128], 60)
+        XCTAssertGreaterThan(rotated[2 * 65536 + 245 * 256 + 128], 200, "bottom is blue")
+
+        // The mean image: the plain average of the five stored training images.
+        var worst: Float = 0
+        for j in stride(from: 0, to: 196608, by: 97) {
+            var s = 0.0
+            for i in 0..<5 { s += Double(pixels[i * 196608 + j]) }
+            worst = max(worst, abs(data.mean[j] - Float(s / 5)))
+        }
+        XCTAssertLessThan(worst, 1e-4, "mean image")
+
+        // The colour PCA: eigenpairs of the covariance of the training RGB values / 255.
+        var cov = [Double](repeating: 0, count: 9), mu = [Double](repeating: 0, count: 3)
+        let n = Double(5 * 65536)
+        for i in 0..<5 { for p in 0..<65536 { for a in 0..<3 { mu[a] += Double(pixels[i * 196608 + a * 65536 + p]) / 255 / n } } }
+        for i in 0..<5 { for p in 0..<65536 {
+            let x = (0..<3).map { Double(pixels[i * 196608 + $0 * 65536 + p]) / 255 - mu[$0] }
+            for a in 0..<3 { for b in 0..<3 { cov[a * 3 + b] += x[a] * x[b] / n } }
+        } }
+        XCTAssertEqual(data.pca.values.reduce(0, +), cov[0] + cov[4] + cov[8], accuracy: 1e-9, "trace")
+        for k in 0..<3 {
+            let v = data.pca.vectors[k], l = data.pca.values[k]
+            for a in 0..<3 {
+                let cv = (0..<3).reduce(0.0) { $0 + cov[a * 3 + $1] * v[$1] }
+                XCTAssertEqual(cv, l * v[a], accuracy: 1e-9, "C p = λ p for eigenpair \(k)")
+            }
+        }
+        XCTAssertGreaterThanOrEqual(data.pca.values[0], data.pca.values[1])
+        XCTAssertGreaterThanOrEqual(data.pca.values[1], data.pca.values[2])
+    }
+
+    func testCentre224OfA256ImageMatchesTheCropCode() throws {
+        let dir = try makeScratchDirectory(self)
+        let root = dir + "/photos", out = dir + "/prepared"
+        try makeTree(root)
+        _ = try prepare(root, out)
+        let data = try PreparedData.open(out, classes: 2)
+        let b = try Batcher(train: data.train, test: data.train,
+                            augmentation: Augmentation(crop: 224, flip: false, scale: 1, subtractMean: false), seed: 1)
+        var input = [Float](repeating: .nan, count: 3 * 224 * 224)
+        var labels = [Int32](repeating: -1, count: 1)
+        b.fillTest(start: 3, batch: 1, input: &input, labels: &labels)
+        XCTAssertEqual(labels, [1])
+        for c in 0..<3 { for y in 0..<224 { for x in 0..<224 {
+            let want = Float(square[((y + 16) * 256 + x + 16) * 3 + c])
+            if input[(c * 224 + y) * 224 + x] != want {
+                XCTFail("c\(c) y\(y) x\(x): crop code \(input[(c * 224 + y) * 224 + x]), image \(want)"); return
+            }
+        } } }
+    }
+
+    func testJobsDoNotChangeTheOutputAndRerunsReplaceIt() throws {
+        let dir = try makeScratchDirectory(self)
+        let root = dir + "/photos"
+        try makeTree(root)
+        _ = try prepare(root, dir + "/one", jobs: 1)
+        _ = try prepare(root, dir + "/three", jobs: 3)
+        for f in ["train-00000.bin", "train-00001.bin", "train-00002.bin", "val-00000.bin", "mean.bin", "index.json", "train-labels.bin"] {
+            XCTAssertEqual(FileManager.default.contents(atPath: dir + "/one/" + f), FileManager.default.contents(atPath: dir + "/three/" + f), f)
+        }
+        // A re-run over an existing output replaces it whole (here with bigger shards).
+        try Data("stale".utf8).write(to: URL(fileURLWithPath: dir + "/one/stale.txt"))
+        _ = try prepare(root, dir + "/one", shardImages: 100)
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir + "/one")
+        XCTAssertFalse(files.contains("stale.txt"))
+        XCTAssertFalse(files.contains("train-00001.bin"))
+        XCTAssertEqual(try PreparedData.open(dir + "/one", classes: 2).train.count, 5)
+    }
+
+    func testFlatFolderWithLabelsCSV() throws {
+        let dir = try makeScratchDirectory(self)
+        let root = dir + "/photos"
+        try makeTree(root)
+        // val as ILSVRC ships it: one flat folder and a list of file,class.
+        try FileManager.default.removeItem(atPath: root + "/val")
+        try FileManager.default.createDirectory(atPath: root + "/val", withIntermediateDirectories: true)
+        for (i, name) in ["x1.jpg", "x2.png", "x3.jpg"].enumerated() {
+            let bytes = name.hasSuffix("png") ? try PhotoEncoder.png(smoothImage(40 + i, 30), width: 40 + i, height: 30)
+                                              : try PhotoEncoder.jpeg(smoothImage(40 + i, 30), width: 40 + i, height: 30)
+            try Data(bytes).write(to: URL(fileURLWithPath: root + "/val/" + name))
+        }
+        try Data("file,class\nx1.jpg,dog\nx2.png,cat\nx3.jpg,dog\nmissing.jpg,cat\n".utf8).write(to: URL(fileURLWithPath: root + "/val/labels.csv"))
+        let report = try prepare(root, dir + "/out")
+        XCTAssertEqual(report.written.map(\.images), [5, 3])
+        XCTAssertTrue(report.skipped.contains { $0.file.hasSuffix("missing.jpg") && $0.reason.contains("missing") })
+        XCTAssertEqual(try PreparedData.open(dir + "/out", classes: 2).val.labels, [1, 0, 1])
+
+        try Data("x1.jpg,dog\nx2.png\n".utf8).write(to: URL(fileURLWithPath: root + "/val/labels.csv"))
+        XCTAssertThrowsError(try prepare(root, dir + "/out2")) { XCTAssertTrue("\($0)".contains("labels.csv:2"), "\($0)") }
+        try Data("x1.jpg,bird\n".utf8).write(to: URL(fileURLWithPath: root + "/val/labels.csv"))
+        XCTAssertThrowsError(try prepare(root, dir + "/out2")) { XCTAssertTrue("\($0)".contains("'bird'"), "\($0)") }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/out2"), "nothing half-written")
+    }
+
+    func testBadSourcesStopWithAClearMessage() throws {
+        let dir = try makeScratchDirectory(self)
+        let fm = FileManager.default
+        XCTAssertThrowsError(try prepare(dir + "/nowhere", dir + "/o")) { XCTAssertTrue("\($0)".contains("does not exist"), "\($0)") }
+        try fm.createDirectory(atPath: dir + "/nothing", withIntermediateDirectories: true)
+        XCTAssertThrowsError(try prepare(dir + "/nothing", dir + "/o")) { XCTAssertTrue("\($0)".contains("no train/"), "\($0)") }
+        try fm.createDirectory(atPath: dir + "/empty/train/cat", withIntermediateDirectories: true)
+        XCTAssertThrowsError(try prepare(dir + "/empty", dir + "/o")) {
+            XCTAssertTrue("\($0)".contains("train/cat") && "\($0)".contains("empty class folder"), "\($0)")
+        }
+        try fm.createDirectory(atPath: dir + "/broken/train/cat", withIntermediateDirectories: true)
+        try Data([0xFF, 0xD8, 0xFF, 0x00]).write(to: URL(fileURLWithPath: dir + "/broken/train/cat/a.jpg"))
+        XCTAssertThrowsError(try prepare(dir + "/broken", dir + "/o")) { XCTAssertTrue("\($0)".contains("none of the 1 training images"), "\($0)") }
+        // An output whose parent is a file cannot be created.
+        let root = dir + "/photos"
+        try makeTree(root)
+        try Data().write(to: URL(fileURLWithPath: dir + "/afile"))
+        XCTAssertThrowsError(try prepare(root, dir + "/afile/out")) { XCTAssertTrue("\($0)".contains("cannot create the output directory"), "\($0)") }
+        XCTAssertFalse(fm.fileExists(atPath: dir + "/o"))
+    }
+
+    func testOpeningABrokenPreparedDirectoryNamesTheFile() throws {
+        let dir = try makeScratchDirectory(self)
+        let root = dir + "/photos", out = dir + "/prepared"
+        try makeTree(root)
+        _ = try prepare(root, out)
+        XCTAssertThrowsError(try PreparedData.open(out, classes: 1)) { XCTAssertTrue("\($0)".contains("2 classes but model.classes is 1"), "\($0)") }
+        let h = try FileHandle(forWritingTo: URL(fileURLWithPath: out + "/train-00001.bin"))
+        try h.truncate(atOffset: 1000); try h.close()
+        XCTAssertThrowsError(try PreparedData.open(out, classes: 2)) { XCTAssertTrue("\($0)".contains("train-00001.bin: shard has 1000 bytes"), "\($0)") }
+        XCTAssertThrowsError(try PreparedData.open(dir, classes: 2)) { XCTAssertTrue("\($0)".contains("index.json: no such file"), "\($0)") }
+    }
+}

@@ -1,0 +1,125 @@
+import AlexNetData
+import Foundation
+import XCTest
+
+/// The paper's data pipeline end to end, as a user runs it: a tree of JPEG and PNG photographs
+/// (varied sizes, an EXIF-rotated one, greyscale, CMYK, and broken files) through `prepare`,
+/// then the paper's net (configs/alexnet.yaml at a small batch) trained on it on 1 and 2 ranks.
+final class PrepareTrainTests: XCTestCase {
+    func rgb(_ w: Int, _ h: Int, _ seed: Int) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: w * h * 3)
+        for y in 0..<h { for x in 0..<w { for c in 0..<3 {
+            out[(y * w + x) * 3 + c] = UInt8((x * (c + 1) * 3 + y * (seed + 2) + seed * 40 + c * 60) % 256)
+        } } }
+        return out
+    }
+
+    func makeTree(_ root: String) throws -> [String] {
+        let fm = FileManager.default
+        func put(_ bytes: [UInt8], _ path: String) throws {
+            try fm.createDirectory(atPath: (root + "/" + path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try Data(bytes).write(to: URL(fileURLWithPath: root + "/" + path))
+        }
+        let sizes = [(300, 200), (200, 300), (256, 256), (513, 257), (97, 140)]
+        for (k, cls) in ["boat", "cat", "tree"].enumerated() {
+            for (i, (w, h)) in sizes.enumerated() {
+                let seed = k * 10 + i
+                if i % 2 == 0 {
+                    try put(try PhotoEncoder.jpeg(rgb(w, h, seed), width: w, height: h, quality: 90), "train/\(cls)/\(i).jpg")
+                } else {
+                    try put(try PhotoEncoder.png(rgb(w, h, seed), width: w, height: h), "train/\(cls)/\(i).png")
+                }
+            }
+            try put(try PhotoEncoder.jpeg(rgb(120, 90, k + 50), width: 120, height: 90), "val/\(cls)/v.jpg")
+        }
+        // Greyscale PNG, CMYK JPEG, and a JPEG whose EXIF says "rotate 90° clockwise".
+        try put(try PhotoEncoder.png((0..<(150 * 180)).map { UInt8($0 % 256) }, width: 150, height: 180, components: 1), "train/cat/grey.png")
+        var cmyk: [UInt8] = []
+        for i in 0..<(80 * 60) { cmyk += [UInt8(i % 256), 100, 200, 240] }
+        try put(try PhotoEncoder.jpeg(cmyk, width: 80, height: 60, components: 4), "train/tree/cmyk.jpg")
+        let upright = try PhotoEncoder.jpeg(rgb(160, 90, 77), width: 160, height: 90)
+        var tiff: [UInt8] = Array("MM".utf8) + [0, 42, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0]
+        tiff = Array("Exif".utf8) + [0, 0] + tiff
+        try put(Array(upright[0..<2]) + [0xFF, 0xE1, 0, UInt8(tiff.count + 2)] + tiff + Array(upright[2...]), "train/boat/rotated.jpg")
+        // Broken: a truncated JPEG and a file of garbage.
+        try put(Array(upright[0..<(upright.count / 3)]), "train/boat/truncated.jpg")
+        try put((0..<1000).map { UInt8(($0 * 89 + 3) % 256) }, "train/cat/garbage.png")
+        return ["truncated.jpg", "garbage.png"]
+    }
+
+    func testPhotoTreeGoesThroughPrepareAndTrainsAlexNetOnOneAndTwoRanks() throws {
+        let dir = Run.tempDir("prepare-train")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let broken = try makeTree(dir + "/photos")
+        let prep = try Run.alexnet(["prepare", "--source", dir + "/photos", "--out", dir + "/prepared", "--jobs", "2"])
+        XCTAssertEqual(prep.status, 0, prep.stderr)
+        XCTAssertTrue(prep.stdout.contains("wrote 18 train, 3 val images of 256×256, 3 classes"), prep.stdout)
+        XCTAssertTrue(prep.stdout.contains("skipped 2 files"), prep.stdout)
+        for b in broken { XCTAssertTrue(prep.stdout.contains(b), "\(b) not reported: \(prep.stdout)") }
+
+        // configs/alexnet.yaml as shipped, but for the batch (18 images here) and the data directory.
+        let text = try String(contentsOfFile: Run.packageRoot.path + "/configs/alexnet.yaml", encoding: .utf8)
+        let config = text.replacingOccurrences(of: "batch: 128", with: "batch: 4")
+            .replacingOccurrences(of: "dir: data/imagenet", with: "dir: \(dir)/prepared")
+        XCTAssertNotEqual(config, text)
+        try config.write(toFile: dir + "/alexnet-small.yaml", atomically: true, encoding: .utf8)
+        let common = ["train", "--config", dir + "/alexnet-small.yaml", "--steps", "3", "--log-every", "1"]
+        let a = try Run.alexnet(common + ["--out", dir + "/one"])
+        XCTAssertEqual(a.status, 0, a.stderr)
+        let b = try Run.alexnet(common + ["--out", dir + "/two"], ranks: 2)
+        XCTAssertEqual(b.status, 0, b.stderr)
+        let la = try Run.losses(dir + "/one"), lb = try Run.losses(dir + "/two")
+        XCTAssertEqual(la.count, 3); XCTAssertEqual(lb.count, 3)
+        for (i, (x, y)) in zip(la, lb).enumerated() {
+            XCTAssertTrue(x.isFinite, "step \(i + 1): \(x)")
+            XCTAssertLessThanOrEqual(abs(x - y) / max(abs(x), 1e-12), 1e-5, "step \(i + 1): 1 rank \(x), 2 ranks \(y)")
+        }
+        XCTAssertTrue(a.stdout.contains("18 training and 3 validation images of 256×256"), a.stdout)
+
+        // The ten-view evaluation prints the 1-view and the 10-view numbers.
+        let e = try Run.alexnet(["eval", "--model", dir + "/two", "--views", "10"])
+        XCTAssertEqual(e.status, 0, e.stderr)
+        XCTAssertTrue(e.stdout.contains(" 1 view : top-1 error") && e.stdout.contains("10 views: top-1 error"), e.stdout)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/two/eval-views.csv"))
+        let c = try Run.alexnet(["compare", dir + "/two"])
+        XCTAssertEqual(c.status, 0, c.stderr)
+        XCTAssertTrue(c.stdout.contains("test views (eval --views 10 of 1 run): 1 view top-1"), c.stdout)
+        let bad = try Run.alexnet(["eval", "--model", dir + "/two", "--views", "5"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("--views takes 1 or 10"), bad.stderr)
+    }
+
+    func testPrepareRefusesBadSourcesInOneLine() throws {
+        let dir = Run.tempDir("prepare-bad")
+        try FileManager.default.createDirectory(atPath: dir + "/empty/train/cat", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for (source, words) in [(dir + "/none", "source directory does not exist"), (dir + "/empty", "empty class folder")] {
+            let r = try Run.alexnet(["prepare", "--source", source, "--out", dir + "/out"])
+            XCTAssertEqual(r.status, 1, r.stdout)
+            XCTAssertTrue(r.stderr.hasPrefix("alexnet-mp: error: ") && r.stderr.contains(words), r.stderr)
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/out"))
+        }
+    }
+
+    func testCIFAR10ConfigTrainsOnBinaryBatches() throws {
+        let dir = Run.tempDir("cifar")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        func batch(_ n: Int, _ seed: Int) -> Data {
+            var d = Data()
+            for r in 0..<n { d.append(UInt8((r + seed) % 10)); d.append(contentsOf: (0..<3072).map { UInt8(($0 * (r % 7 + 1) + seed) % 256) }) }
+            return d
+        }
+        for b in 1...5 { try batch(30, b).write(to: URL(fileURLWithPath: dir + "/data_batch_\(b).bin")) }
+        try batch(20, 9).write(to: URL(fileURLWithPath: dir + "/test_batch.bin"))
+        let r = try Run.alexnet(["train", "--config", "configs/cifar10.yaml", "--data", dir, "--steps", "1", "--out", dir + "/run"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("150 training and 20 validation images of 32×32"), r.stdout)
+        try Data(count: 3072).write(to: URL(fileURLWithPath: dir + "/test_batch.bin"))
+        let bad = try Run.alexnet(["train", "--config", "configs/cifar10.yaml", "--data", dir, "--steps", "1", "--out", dir + "/run2"])
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertTrue(bad.stderr.contains("test_batch.bin: 3072 bytes is not a whole number of 3073-byte"), bad.stderr)
+    }
+}
