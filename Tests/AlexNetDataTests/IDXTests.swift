@@ -272,7 +272,7 @@ final class IDXTests: XCTestCase {
 
     /// The shared fuzzer (`ALEXNET_MP_FUZZ_ITERATIONS`, see the README) on the image and label formats.
     func testFuzzedIDXFilesOnlyEverThrowOneLineErrors() throws {
-        try runIsolated {
+        runIsolated {
             for (name, valid, dims) in [("idx-images", imageFile, 3), ("idx-labels", labelFile, 1)] {
                 let accepted = Fuzz.run(name, valid: valid, focus: 16, error: DataError.self) { b, file in
                     let (shape, data) = try IDX.parse(b, dims: dims, file: file)

@@ -194,7 +194,7 @@ final class CheckpointStateTests: XCTestCase {
         let path = dir + "/state.json"
         let valid = [UInt8](FileManager.default.contents(atPath: path)!)
         func check(_ bytes: [UInt8], _ what: String) {
-            FileManager.default.createFile(atPath: path, contents: Data(bytes))
+            _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
             do {
                 let s = try Checkpoint.read(net, from: dir)
                 XCTAssertGreaterThanOrEqual(s.globalStep, 0, what); XCTAssertGreaterThanOrEqual(s.epoch, 1, what)
