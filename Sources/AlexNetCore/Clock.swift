@@ -8,6 +8,15 @@ import Foundation
 }
 
 /// Peak resident set size of this process in bytes (VmHWM), or 0 where /proc is missing.
+/// CPU seconds (user + system) this process has used so far, on all its threads. On a shared
+/// machine it moves less than wall-clock time: time the process spent waiting for a core is
+/// not in it.
+public func processCPUSeconds() -> Double {
+    var u = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &u)
+    return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6
+}
+
 public func peakResidentBytes() -> Int {
     guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
     for line in s.split(separator: "\n") where line.hasPrefix("VmHWM:") {

@@ -1,77 +1,103 @@
 import AlexNetCore
+import CKernels
 
-/// One group's convolution, lowered onto GEMM by `im2col` over chunks of the minibatch.
+/// One group's convolution, lowered onto GEMM by `im2col` over chunks of output rows.
 ///
 /// - input  `x`: `[C][N][H][W]` — `C` is the group's own channels, or every group's when the
 ///   layer reads all groups (the exchange has already gathered them in group order).
 /// - weight `w`: `[K][C·kh·kw]`, bias `b`: `[K]` (PyTorch's `[K][C][kh][kw]` in memory).
 /// - output `y`: `[K][N][Ho][Wo]`.
 /// Forward: `y[k][n, y, x] = b[k] + Σ_{c,i,j} w[k][c,i,j] · x[c][n][y·s−p+i][x·s−p+j]`.
+///
+/// The backward pass comes in two halves that read only `dy`: `backwardData` (the gradient
+/// with respect to the input, which the next device may be waiting for) and
+/// `backwardWeights`, so the network can send the first while it computes the second.
 public final class Convolution {
     public let geometry: ConvGeometry
     public let outChannels: Int
     public let weight: Parameter
     public let bias: Parameter
-    /// Images lowered per GEMM: as many as fit the workspace budget, so each GEMM is large.
+    /// Output rows (`N·Ho` in all) lowered per GEMM: see `chunkRows(for:)`.
     public let chunk: Int
 
-    public init(name: String, geometry: ConvGeometry, outChannels: Int, workspaceFloats: Int) {
+    /// `chunkRows`: output rows per GEMM; nil for `chunkRows(for:)` (tests choose small chunks).
+    public init(name: String, geometry: ConvGeometry, outChannels: Int, chunkRows: Int? = nil) {
         self.geometry = geometry
         self.outChannels = outChannels
         weight = Parameter(name + ".weight", [outChannels, geometry.colRows], decays: true)
         bias = Parameter(name + ".bias", [outChannels], decays: false)
-        chunk = Convolution.chunk(for: geometry, workspaceFloats: workspaceFloats)
+        chunk = max(1, min(geometry.outRows, chunkRows ?? Convolution.chunkRows(for: geometry)))
     }
 
-    /// The chunk size for a workspace budget; depends only on the layer's shape, so every
+    /// Column-matrix floats a chunk should stay under: 1 MiB floats (4 MiB), so the matrix that
+    /// im2col writes is still in cache when OpenBLAS packs it. Whole-image chunks of 8 Mi floats
+    /// sent it through memory twice more (see BENCHMARKS.md, "What made the difference").
+    public static let columnBudget = 1 << 20
+    /// Fewest GEMM columns per chunk: below this OpenBLAS re-packs the weights too often.
+    public static let minimumColumns = 1024
+
+    /// The output rows per chunk for a layer's shape; depends only on the shape, so every
     /// placement of the model sums in the same order.
-    public static func chunk(for g: ConvGeometry, workspaceFloats: Int) -> Int {
-        max(1, min(g.batch, workspaceFloats / max(1, g.colRows * g.outPlane)))
+    public static func chunkRows(for g: ConvGeometry) -> Int {
+        let perRow = max(1, g.colRows * g.outWidth)
+        let fit = columnBudget / perRow
+        let least = (minimumColumns + g.outWidth - 1) / max(1, g.outWidth)
+        return max(1, min(g.outRows, max(fit, least)))
     }
+    /// Floats of workspace a layer of this shape needs for its chunk.
+    public static func workspaceFloats(for g: ConvGeometry) -> Int { g.colRows * g.outWidth * chunkRows(for: g) }
     /// Floats of workspace this layer needs for its chunk.
-    public var workspaceNeeded: Int { geometry.colRows * geometry.outPlane * chunk }
+    public var workspaceNeeded: Int { geometry.colRows * geometry.outWidth * chunk }
+
+    /// Calls `body(r0, rows)` for each chunk of output rows, in order.
+    @inline(__always) private func eachChunk(_ body: (Int, Int) -> Void) {
+        let total = geometry.outRows
+        var r0 = 0
+        while r0 < total {
+            let rows = min(chunk, total - r0)
+            body(r0, rows)
+            r0 += rows
+        }
+    }
 
     public func forward(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, workspace: UnsafeMutablePointer<Float>) {
-        let g = geometry, plane = g.outPlane, ld = g.batch * plane
-        var n0 = 0
-        while n0 < g.batch {
-            let nc = min(chunk, g.batch - n0)
-            im2col(g, input: x, n0: n0, nChunk: nc, col: workspace)
-            gemm(m: outChannels, n: nc * plane, k: g.colRows, a: weight.value.data, b: workspace,
-                 c: y + n0 * plane, ldc: ld)
-            n0 += nc
+        let g = geometry, Wo = g.outWidth, ld = g.batch * g.outPlane
+        eachChunk { r0, rows in
+            im2col(g, input: x, r0: r0, rows: rows, col: workspace)
+            gemm(m: outChannels, n: rows * Wo, k: g.colRows, a: weight.value.data, b: workspace,
+                 c: y + r0 * Wo, ldc: ld)
         }
-        for k in 0..<outChannels {
-            let row = y + k * ld, bk = bias.value[k]
-            for i in 0..<ld { row[i] += bk }
+        axmp_add_bias(y, bias.value.data, outChannels, ld)
+    }
+
+    /// Both halves of the backward pass: `weight.grad`, `bias.grad` and, when `dx` is given,
+    /// the gradient with respect to the input (all overwritten, nothing accumulated).
+    public func backward(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?,
+                         workspace: UnsafeMutablePointer<Float>) {
+        if let dx { backwardData(dy: dy, dx: dx, workspace: workspace) }
+        backwardWeights(x: x, dy: dy, workspace: workspace)
+    }
+
+    /// `dx = col2im(wᵀ · dy)`, overwritten.
+    public func backwardData(dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, workspace: UnsafeMutablePointer<Float>) {
+        let g = geometry, Wo = g.outWidth, ld = g.batch * g.outPlane
+        dx.update(repeating: 0, count: g.channels * g.batch * g.height * g.width)
+        eachChunk { r0, rows in
+            gemm(transA: true, m: g.colRows, n: rows * Wo, k: outChannels,
+                 a: weight.value.data, b: dy + r0 * Wo, ldb: ld, c: workspace)
+            col2im(g, col: workspace, r0: r0, rows: rows, input: dx)
         }
     }
 
-    /// Accumulates nothing: writes `weight.grad` and `bias.grad` for this minibatch, and, when
-    /// `dx` is given, the gradient with respect to the input (overwritten).
-    public func backward(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?,
-                         workspace: UnsafeMutablePointer<Float>) {
-        let g = geometry, plane = g.outPlane, ld = g.batch * plane
-        for k in 0..<outChannels {
-            let row = dy + k * ld
-            var s: Float = 0
-            for i in 0..<ld { s += row[i] }
-            bias.grad[k] = s
-        }
-        if let dx { dx.update(repeating: 0, count: g.channels * g.batch * g.height * g.width) }
-        var n0 = 0
-        while n0 < g.batch {
-            let nc = min(chunk, g.batch - n0)
-            im2col(g, input: x, n0: n0, nChunk: nc, col: workspace)
-            gemm(transB: true, m: outChannels, n: g.colRows, k: nc * plane,
-                 a: dy + n0 * plane, lda: ld, b: workspace, ldb: nc * plane,
-                 beta: n0 == 0 ? 0 : 1, c: weight.grad.data)
-            if let dx {
-                gemm(transA: true, m: g.colRows, n: nc * plane, k: outChannels,
-                     a: weight.value.data, b: dy + n0 * plane, ldb: ld, c: workspace)
-                col2im(g, col: workspace, n0: n0, nChunk: nc, input: dx)
-            }
-            n0 += nc
+    /// `weight.grad = dy · im2col(x)ᵀ` summed over the chunks in order, `bias.grad = Σ dy`.
+    public func backwardWeights(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, workspace: UnsafeMutablePointer<Float>) {
+        let g = geometry, Wo = g.outWidth, ld = g.batch * g.outPlane
+        axmp_sum_rows(dy, bias.grad.data, outChannels, ld)
+        eachChunk { r0, rows in
+            im2col(g, input: x, r0: r0, rows: rows, col: workspace)
+            gemm(transB: true, m: outChannels, n: g.colRows, k: rows * Wo,
+                 a: dy + r0 * Wo, lda: ld, b: workspace, ldb: rows * Wo,
+                 beta: r0 == 0 ? 0 : 1, c: weight.grad.data)
         }
     }
 }

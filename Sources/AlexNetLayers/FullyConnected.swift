@@ -1,4 +1,5 @@
 import AlexNetCore
+import CKernels
 
 /// One group's share of a fully connected layer.
 ///
@@ -26,15 +27,19 @@ public final class FullyConnected {
 
     /// Writes `weight.grad`, `bias.grad` and, when given, `dx` (`[F_in][N]`, overwritten).
     public func backward(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?) {
-        let N = batch
-        for f in 0..<outFeatures {
-            let row = dy + f * N
-            var s: Float = 0
-            for n in 0..<N { s += row[n] }
-            bias.grad[f] = s
-        }
-        gemm(transB: true, m: outFeatures, n: inFeatures, k: N, a: dy, b: x, c: weight.grad.data)
-        if let dx { gemm(transA: true, m: inFeatures, n: N, k: outFeatures, a: weight.value.data, b: dy, c: dx) }
+        if let dx { backwardData(dy: dy, dx: dx) }
+        backwardWeights(x: x, dy: dy)
+    }
+
+    /// `dx = wᵀ · dy` (`[F_in][N]`, overwritten): what the previous layer's devices wait for.
+    public func backwardData(dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>) {
+        gemm(transA: true, m: inFeatures, n: batch, k: outFeatures, a: weight.value.data, b: dy, c: dx)
+    }
+
+    /// `weight.grad = dy · xᵀ`, `bias.grad = Σ_n dy` (overwritten).
+    public func backwardWeights(x: UnsafePointer<Float>, dy: UnsafePointer<Float>) {
+        axmp_sum_rows(dy, bias.grad.data, outFeatures, batch)
+        gemm(transB: true, m: outFeatures, n: inFeatures, k: batch, a: dy, b: x, c: weight.grad.data)
     }
 }
 

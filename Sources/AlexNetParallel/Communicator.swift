@@ -8,9 +8,15 @@ public protocol Communicator: AnyObject {
     /// Every rank contributes the `countPerRank` floats already at `buffer + rank·countPerRank`;
     /// afterwards every rank holds all blocks, in rank order (MPI_Allgather with MPI_IN_PLACE).
     func allgatherInPlace(_ buffer: UnsafeMutablePointer<Float>, countPerRank: Int) throws
-    /// Sums `send` (`size·countPerRank` floats) over the ranks and leaves block `rank` of the sum
-    /// in `recv` (MPI_Reduce_scatter_block).
-    func reduceScatterSum(send: UnsafePointer<Float>, recv: UnsafeMutablePointer<Float>, countPerRank: Int) throws
+    /// Starts a reduce-scatter: summing `send` (`size·countPerRank` floats) over the ranks so
+    /// that `recv` holds block `rank` of the sum once `finishReduceScatterSum()` has returned.
+    /// The blocks are added in rank order (the sum of the groups in group order, whatever the
+    /// placement). Until then the caller may compute, but must not touch `send`, `recv` or
+    /// `scratch` (`(size − 1)·countPerRank` floats for the other ranks' blocks; nil on one rank).
+    /// One at a time.
+    func startReduceScatterSum(send: UnsafePointer<Float>, recv: UnsafeMutablePointer<Float>, countPerRank: Int,
+                               scratch: UnsafeMutablePointer<Float>?) throws
+    func finishReduceScatterSum() throws
     /// Element-wise sum over the ranks, result on every rank.
     func allreduceSum(_ values: inout [Double]) throws
     /// Rank `root`'s bytes on every rank (lengths may differ before the call).
@@ -33,9 +39,11 @@ public final class LocalCommunicator: Communicator {
     public var rank: Int { 0 }
     public var size: Int { 1 }
     public func allgatherInPlace(_ buffer: UnsafeMutablePointer<Float>, countPerRank: Int) {}
-    public func reduceScatterSum(send: UnsafePointer<Float>, recv: UnsafeMutablePointer<Float>, countPerRank: Int) {
+    public func startReduceScatterSum(send: UnsafePointer<Float>, recv: UnsafeMutablePointer<Float>, countPerRank: Int,
+                                      scratch: UnsafeMutablePointer<Float>?) {
         if UnsafePointer(recv) != send { recv.update(from: send, count: countPerRank) }
     }
+    public func finishReduceScatterSum() {}
     public func allreduceSum(_ values: inout [Double]) {}
     public func broadcast(_ bytes: inout [UInt8], root: Int) {}
     public func gather(_ bytes: [UInt8], root: Int) -> [[UInt8]] { [bytes] }

@@ -10,8 +10,10 @@ import AlexNetLayers
 /// Backward: each local group's consumer writes its gradient with respect to the *whole*
 /// gathered input into its own `dxLocal`; those are summed over the local groups in group
 /// order, then summed over the ranks by a reduce-scatter that leaves each rank its groups'
-/// slices in `dGathered`. With two groups both placements add the same two numbers, so the
-/// result is bit-for-bit the same on 1 rank and on 2.
+/// slices in `dGathered`. The ranks' blocks are added in rank order, so every placement adds the
+/// groups' gradients in group order and the result is bit-for-bit the same on 1 rank and on G.
+/// The reduce-scatter is started as soon as the input gradients are summed and finished after
+/// the layer's weight gradients are computed (`Network.backward`).
 final class Exchange {
     let slice: Int
     let groups: Int
@@ -20,10 +22,12 @@ final class Exchange {
     /// The summed gradient turned back from `[C·P][N]` into maps, when `flat` is used.
     let dxMaps: Tensor?
     let dxLocal: [Tensor]
+    /// The other ranks' blocks of the reduce-scatter, `(ranks − 1)` blocks of this rank's groups'.
+    let scratch: Tensor?
     /// Map geometry for flattening: channels of all groups, batch, positions per map.
     let channels: Int, batch: Int, plane: Int
 
-    init(plan: LayerPlan, previous: LayerPlan, groups: Int, localGroups: Int, batch N: Int) {
+    init(plan: LayerPlan, previous: LayerPlan, groups: Int, localGroups: Int, ranks: Int, batch N: Int) {
         self.groups = groups
         slice = previous.outputPerImage * N
         channels = previous.outChannels * groups
@@ -37,6 +41,7 @@ final class Exchange {
         dxMaps = flatten ? Tensor(name + ".dxmaps", [groups * slice]) : nil
         let size = groups * slice
         dxLocal = (0..<localGroups).map { Tensor(name + ".dx\($0)", [size]) }
+        scratch = plan.exchange && ranks > 1 ? Tensor(name + ".received", [(ranks - 1) * slice * localGroups]) : nil
     }
 
     /// What the consumer stages read.
@@ -67,8 +72,9 @@ final class Exchange {
     }
 
     /// The communication of the backward pass: sum over the ranks, keep this rank's slices.
-    func scatter(_ comm: Communicator, localGroups: Int, send: UnsafePointer<Float>) throws {
-        try comm.reduceScatterSum(send: send, recv: dGathered.data + comm.rank * slice * localGroups,
-                                  countPerRank: slice * localGroups)
+    /// Started here, finished by `comm.finishReduceScatterSum()`.
+    func startScatter(_ comm: Communicator, localGroups: Int, send: UnsafePointer<Float>) throws {
+        try comm.startReduceScatterSum(send: send, recv: dGathered.data + comm.rank * slice * localGroups,
+                                       countPerRank: slice * localGroups, scratch: scratch?.data)
     }
 }

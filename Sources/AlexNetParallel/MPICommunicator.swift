@@ -8,6 +8,11 @@ public final class MPICommunicator: Communicator {
     public let rank: Int
     public let size: Int
     private let comm = cmpi_comm_world()
+    /// The reduce-scatter under way: its requests (a receive and a send per other rank,
+    /// allocated once) and what `finishReduceScatterSum` adds up.
+    private let requests: UnsafeMutablePointer<MPI_Request?>
+    private var pending: (send: UnsafePointer<Float>, recv: UnsafeMutablePointer<Float>, count: Int,
+                          scratch: UnsafeMutablePointer<Float>?)?
 
     /// Starts MPI. Call once, after any re-exec and before anything else talks to MPI.
     public init() throws {
@@ -22,7 +27,11 @@ public final class MPICommunicator: Communicator {
         MPI_Comm_rank(comm, &r)
         MPI_Comm_size(comm, &s)
         rank = Int(r); size = Int(s)
+        requests = .allocate(capacity: max(1, 2 * (size - 1)))
+        requests.initialize(repeating: nil, count: max(1, 2 * (size - 1)))
     }
+
+    deinit { requests.deallocate() }
 
     /// True when this process was started by mpirun (Open MPI sets these variables).
     public static var launchedByMPI: Bool {
@@ -47,10 +56,43 @@ public final class MPICommunicator: Communicator {
         try check(MPI_Allgather(cmpi_in_place(), 0, cmpi_float(), buffer, Int32(countPerRank), cmpi_float(), comm), "MPI_Allgather")
     }
 
-    public func reduceScatterSum(send: UnsafePointer<Float>, recv: UnsafeMutablePointer<Float>, countPerRank: Int) throws {
-        try check(MPI_Reduce_scatter_block(send, recv, Int32(countPerRank), cmpi_float(), cmpi_op_sum(), comm),
-                  "MPI_Reduce_scatter_block")
+    /// Point to point rather than `MPI_Reduce_scatter_block`: that call blocks (nothing to
+    /// compute while it runs), allocates temporary buffers inside Open MPI on every call, and
+    /// leaves the order of the sum to the library. Here each rank receives the other ranks'
+    /// blocks into `scratch` while it computes, then adds them in rank order.
+    public func startReduceScatterSum(send: UnsafePointer<Float>, recv: UnsafeMutablePointer<Float>, countPerRank: Int,
+                                      scratch: UnsafeMutablePointer<Float>?) throws {
+        precondition(pending == nil, "a reduce-scatter is already under way")
+        precondition(size == 1 || scratch != nil, "a reduce-scatter over several ranks needs scratch space")
+        let n = Int32(countPerRank)
+        var k = 0
+        for r in 0..<size where r != rank {
+            let slot = r < rank ? r : r - 1
+            try check(MPI_Irecv(scratch! + slot * countPerRank, n, cmpi_float(), Int32(r), Self.reduceScatterTag, comm,
+                                requests + k), "MPI_Irecv")
+            try check(MPI_Isend(send + r * countPerRank, n, cmpi_float(), Int32(r), Self.reduceScatterTag, comm,
+                                requests + k + 1), "MPI_Isend")
+            k += 2
+        }
+        pending = (send, recv, countPerRank, scratch)
     }
+
+    public func finishReduceScatterSum() throws {
+        guard let p = pending else { return }
+        pending = nil
+        try check(MPI_Waitall(Int32(2 * (size - 1)), requests, cmpi_statuses_ignore()), "MPI_Waitall")
+        // recv = block 0 + block 1 + … in rank order; this rank's own block comes from `send`.
+        func block(_ r: Int) -> UnsafePointer<Float> {
+            r == rank ? p.send + rank * p.count : UnsafePointer(p.scratch! + (r < rank ? r : r - 1) * p.count)
+        }
+        p.recv.update(from: block(0), count: p.count)
+        for r in 1..<size {
+            let b = block(r)
+            for i in 0..<p.count { p.recv[i] += b[i] }
+        }
+    }
+
+    private static let reduceScatterTag: Int32 = 17
 
     public func allreduceSum(_ values: inout [Double]) throws {
         let n = Int32(values.count)

@@ -28,18 +28,16 @@ public final class Network {
     public let concurrentGroups: Bool
     private var workers: GroupWorkers?
     /// What the group workers run next (set before `workers.run()`).
-    private var pending: (layer: Int, forward: Bool, training: Bool, step: Int) = (0, true, false, 0)
+    private var pending: (layer: Int, pass: Pass, training: Bool, step: Int) = (0, .forward, false, 0)
+    private enum Pass { case forward, backward(BackwardPart) }
     public let profile: Profile
     /// Every parameter this rank holds, in layer then group order (built once: the step allocates nothing).
     public let parameters: [Parameter]
     /// Span names, built once for the same reason: [layer].
     private let forwardSpans: [String], backwardSpans: [String], gatherSpans: [String], scatterSpans: [String]
 
-    /// Floats of im2col workspace a convolution may use for one chunk of images.
-    public static let defaultWorkspaceFloats = 8 << 20
-
     public init(spec: ModelSpec, batch: Int, placement: Placement, comm: Communicator, seed: UInt64,
-                concurrentGroups: Bool = false, workspaceFloats: Int = Network.defaultWorkspaceFloats) throws {
+                concurrentGroups: Bool = false) throws {
         self.concurrentGroups = concurrentGroups
         precondition(comm.size == placement.ranks && comm.rank == placement.rank, "communicator and placement disagree")
         self.spec = spec; self.batch = batch; self.placement = placement; self.comm = comm; self.seed = seed
@@ -58,7 +56,7 @@ public final class Network {
             // A crossing buffer where groups exchange, and where a one-group model's first FC
             // layer must flatten its maps (no communication then).
             exchanges.append(p.crossing ? Exchange(plan: p, previous: plans[p.index - 1], groups: G,
-                                                   localGroups: local.count, batch: N) : nil)
+                                                   localGroups: local.count, ranks: placement.ranks, batch: N) : nil)
         }
         var stages: [[Stage]] = []
         var need = 0
@@ -74,7 +72,7 @@ public final class Network {
                     outView = logits.data + g * sliceFloats
                     dOutView = dlogits.data + g * sliceFloats
                 }
-                let s = Stage(plan: p, group: g, batch: N, workspaceFloats: workspaceFloats,
+                let s = Stage(plan: p, group: g, batch: N,
                               outView: outView, dOutView: dOutView)
                 if p.index == 0 {
                     s.x = UnsafePointer(input.data)
@@ -103,7 +101,7 @@ public final class Network {
         profile = Profile(layers: plans.map { $0.spec.name })
         for (l, ex) in exchanges.enumerated() where ex != nil && plans[l].exchange {
             profile.exchangeForward[l].name = "MPI_Allgather"
-            profile.exchangeBackward[l].name = "MPI_Reduce_scatter_block"
+            profile.exchangeBackward[l].name = "MPI_Isend/Irecv reduce-scatter"
         }
         initialise()
         if concurrentGroups && local.count > 1 {
@@ -158,7 +156,7 @@ public final class Network {
             }
             let t = now()
             exchanges[l]?.flatten()
-            eachGroup(layer: l, forward: true, training: training, step: step)
+            eachGroup(layer: l, .forward, training: training, step: step)
             profile.forward[l] += profile.span(forwardSpans[l], "compute", since: t)
         }
         let t = now()
@@ -168,7 +166,11 @@ public final class Network {
     }
 
     private func record(_ c: inout Profile.Collective, since t: Double, block: Int, span: String) {
-        c.seconds += profile.span(span, "communication", since: t)
+        record(&c, seconds: profile.span(span, "communication", since: t), block: block)
+    }
+
+    private func record(_ c: inout Profile.Collective, seconds: Double, block: Int) {
+        c.seconds += seconds
         c.calls += 1
         c.bytesSent += Profile.bytesPerRank(block: block, ranks: comm.size)
         c.bytesReceived += Profile.bytesPerRank(block: block, ranks: comm.size)
@@ -184,28 +186,42 @@ public final class Network {
     }
 
     /// Back-propagates `dlogits`, leaving every local parameter's gradient in `grad`.
+    ///
+    /// Where the layer's input came from every device, its input gradient must go back to them:
+    /// each group computes that gradient first, the reduce-scatter is started, and the layer's
+    /// weight gradients are computed while it runs. A rank that reaches the exchange before the
+    /// other does useful work instead of waiting; the profile counts only the time spent in
+    /// the start and the finish as communication.
     public func backward() throws {
         for l in stride(from: stages.count - 1, through: 0, by: -1) {
-            let t = now()
-            eachGroup(layer: l, forward: false, training: true, step: 0)
-            let send = exchanges[l]?.sumLocal()
+            let ex = exchanges[l], sends = ex != nil && plans[l].exchange
+            var t = now()
+            eachGroup(layer: l, .backward(sends ? .data : .all), training: true, step: 0)
+            let send = ex?.sumLocal()
             profile.backward[l] += profile.span(backwardSpans[l], "compute", since: t)
-            if let ex = exchanges[l], let send, !plans[l].exchange {
+            guard let ex, let send else { continue }
+            guard sends else {
                 ex.dGathered.data.update(from: send, count: ex.dGathered.count)   // flatten only: no ranks to sum over
-            } else if let ex = exchanges[l], let send {
-                let t = now()
-                try ex.scatter(comm, localGroups: stages[l].count, send: send)
-                record(&profile.exchangeBackward[l], since: t, block: ex.slice * stages[l].count * 4,
-                       span: scatterSpans[l])
+                continue
             }
+            t = now()
+            try ex.startScatter(comm, localGroups: stages[l].count, send: send)
+            var communicated = profile.span(scatterSpans[l], "communication", since: t)
+            t = now()
+            eachGroup(layer: l, .backward(.weights), training: true, step: 0)
+            profile.backward[l] += profile.span(backwardSpans[l], "compute", since: t)
+            t = now()
+            try comm.finishReduceScatterSum()
+            communicated += profile.span(scatterSpans[l], "communication", since: t)
+            record(&profile.exchangeBackward[l], seconds: communicated, block: ex.slice * stages[l].count * 4)
         }
     }
 
     /// Runs layer `layer`'s forward or backward pass for each local group: at the same time,
     /// one thread per group, when `concurrentGroups`; else in group order. Stages of one layer
     /// share no written buffer.
-    private func eachGroup(layer: Int, forward: Bool, training: Bool, step: Int) {
-        pending = (layer, forward, training, step)
+    private func eachGroup(layer: Int, _ pass: Pass, training: Bool, step: Int) {
+        pending = (layer, pass, training, step)
         if let workers {
             workers.run()
         } else {
@@ -216,11 +232,12 @@ public final class Network {
     /// The pending pass of local group `i` (its stage and its workspace).
     private func runPending(group i: Int) {
         let s = stages[pending.layer][i]
-        if pending.forward {
+        switch pending.pass {
+        case .forward:
             s.forward(training: pending.training, seed: seed, step: pending.step, lrn: spec.lrn, poolSize: spec.poolSize,
                       poolStride: spec.poolStride, workspace: workspaces[i].data)
-        } else {
-            s.backward(lrn: spec.lrn, poolSize: spec.poolSize, poolStride: spec.poolStride, workspace: workspaces[i].data)
+        case .backward(let part):
+            s.backward(part, lrn: spec.lrn, poolSize: spec.poolSize, poolStride: spec.poolStride, workspace: workspaces[i].data)
         }
     }
 

@@ -30,7 +30,7 @@ final class Stage {
 
     /// `outView`/`dOutView`: where the final output and its gradient live when an exchange or
     /// the logits follow; nil to allocate them here.
-    init(plan: LayerPlan, group: Int, batch N: Int, workspaceFloats: Int,
+    init(plan: LayerPlan, group: Int, batch N: Int,
          outView: UnsafeMutablePointer<Float>?, dOutView: UnsafeMutablePointer<Float>?) {
         self.plan = plan; self.group = group; self.batch = N
         let name = "\(plan.spec.name).g\(group)"
@@ -41,7 +41,7 @@ final class Stage {
             conv = Convolution(name: name, geometry: ConvGeometry(channels: plan.inChannels, height: plan.inHeight,
                                                                  width: plan.inWidth, batch: N, kernel: plan.spec.size,
                                                                  stride: plan.spec.stride, pad: plan.spec.pad),
-                               outChannels: K, workspaceFloats: workspaceFloats)
+                               outChannels: K)
             fc = nil
         } else {
             conv = nil
@@ -95,18 +95,32 @@ final class Stage {
         }
     }
 
-    func backward(lrn: LRNParameters, poolSize: Int, poolStride: Int, workspace: UnsafeMutablePointer<Float>) {
-        if let poolIndex {
-            MaxPool.backward(dy: dOut.data, index: poolIndex, dx: (dLrnOut ?? dy).data, planes: plan.outChannels * batch,
-                             height: plan.outHeight, width: plan.outWidth, size: poolSize, stride: poolStride)
+    /// The backward pass, all of it or one half: `.data` runs pooling, LRN, dropout and ReLU
+    /// backward and the gradient with respect to the input (what the previous layer's devices
+    /// wait for); `.weights` the parameter gradients, from the `dy` that `.data` left.
+    func backward(_ part: BackwardPart, lrn: LRNParameters, poolSize: Int, poolStride: Int,
+                  workspace: UnsafeMutablePointer<Float>) {
+        if part != .weights {
+            if let poolIndex {
+                MaxPool.backward(dy: dOut.data, index: poolIndex, dx: (dLrnOut ?? dy).data, planes: plan.outChannels * batch,
+                                 height: plan.outHeight, width: plan.outWidth, size: poolSize, stride: poolStride)
+            }
+            if let lrnOut, let lrnScale, let dLrnOut {
+                LocalResponseNorm.backward(lrn, a: y.data, b: lrnOut.data, scale: lrnScale.data, db: dLrnOut.data,
+                                           da: dy.data, channels: plan.outChannels, positions: positions)
+            }
+            if let dropMask, dropoutApplied { Dropout.backward(dy.data, mask: dropMask.data, count: dy.count) }
+            if plan.spec.relu { ReLU.backward(y: y.data, dy: dy.data, count: dy.count) }
+            if let dx {
+                conv?.backwardData(dy: dy.data, dx: dx, workspace: workspace)
+                fc?.backwardData(dy: dy.data, dx: dx)
+            }
         }
-        if let lrnOut, let lrnScale, let dLrnOut {
-            LocalResponseNorm.backward(lrn, a: y.data, b: lrnOut.data, scale: lrnScale.data, db: dLrnOut.data,
-                                       da: dy.data, channels: plan.outChannels, positions: positions)
+        if part != .data {
+            conv?.backwardWeights(x: x, dy: dy.data, workspace: workspace)
+            fc?.backwardWeights(x: x, dy: dy.data)
         }
-        if let dropMask, dropoutApplied { Dropout.backward(dy.data, mask: dropMask.data, count: dy.count) }
-        if plan.spec.relu { ReLU.backward(y: y.data, dy: dy.data, count: dy.count) }
-        if let conv { conv.backward(x: x, dy: dy.data, dx: dx, workspace: workspace) }
-        if let fc { fc.backward(x: x, dy: dy.data, dx: dx) }
     }
 }
+
+enum BackwardPart { case all, data, weights }

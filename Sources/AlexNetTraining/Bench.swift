@@ -13,6 +13,9 @@ public struct BenchResult: Sendable {
     /// Mean ms per step in collectives (the exchanges and the logits' all-gather).
     public var communicationMs: Double
     public var stepMs: Double, stepMsSamples: [Double]
+    /// CPU ms (user + system, all threads of this rank) per timed step: steadier than wall time
+    /// on a shared machine, as it leaves out the time spent waiting for a core.
+    public var cpuMsPerStep: Double
     public var imagesPerSecond: Double
     public var gflopPerSecond: Double
     public var peakResidentBytes: Int
@@ -41,12 +44,14 @@ public func runBench(network: Network, steps: Int, warmup: Int = 2) throws -> Be
     let trace = ProcessInfo.processInfo.environment["ALEXNET_MP_TRACE_ALLOCATIONS"] != nil
     _ = heapAllocations()   // the first call looks the counter up
     let allocationsBefore = heapAllocations()
+    let cpuBefore = processCPUSeconds()
     if trace { traceHeapAllocations(true) }
     for s in 0..<steps {
         let t = now()
         try trainingStep(network, sgd: sgd, learningRate: 1e-5, globalStep: warmup + s) {}
         samples[s] = now() - t
     }
+    let cpu = processCPUSeconds() - cpuBefore
     if trace { traceHeapAllocations(false) }
     let allocations = heapAllocations().flatMap { after in allocationsBefore.map { Double(after - $0) / Double(steps) } }
     let P = network.profile, per = Double(steps), local = network.placement.groupsPerRank
@@ -64,7 +69,7 @@ public func runBench(network: Network, steps: Int, warmup: Int = 2) throws -> Be
                        gflopForward: gf, gflopBackward: gb,
                        otherMs: (P.data + P.loss + P.update + P.logits.seconds) / per * 1e3,
                        communicationMs: P.communicationSeconds / per * 1e3,
-                       stepMs: median * 1e3, stepMsSamples: samples.map { $0 * 1e3 },
+                       stepMs: median * 1e3, stepMsSamples: samples.map { $0 * 1e3 }, cpuMsPerStep: cpu / per * 1e3,
                        imagesPerSecond: Double(N) / median, gflopPerSecond: 2 * totalMacs / median / 1e9,
                        peakResidentBytes: peakResidentBytes(), allocationsPerStep: allocations)
 }

@@ -130,6 +130,9 @@ public func simulate(_ spec: ModelSpec, batch N: Int, device d: DeviceProfile, s
             let flat = !p.isConv && prev.pooledHeight * prev.pooledWidth > 1
             L.memoryBytes += 4 * full * (2 + g + (flat ? 2 : 0))   // gathered, dGathered, dx per group, flat + dxMaps
         }
+        // The other devices' blocks of the backward reduce-scatter, received while the weight
+        // gradients are computed: (devices − 1) blocks of what this device sends.
+        if L.transferBytes > 0 { L.memoryBytes += (devices - 1) * L.transferBytes / 2 }
         sim.layers.append(L)
     }
     // Logits (gathered, their gradient, probabilities), the input, one workspace per group.
@@ -141,14 +144,12 @@ public func simulate(_ spec: ModelSpec, batch N: Int, device d: DeviceProfile, s
         sim.layers[sim.layers.count - 1].transferSeconds += transfer(block)
     }
     let nFirst = share(plans[0]).images, gFirst = share(plans[0]).groups
+    // Every group of the device has its own workspace, the size of the largest chunk.
     var workspace = 0
     for p in plans where p.isConv {
-        let (g, n) = share(p)
-        let geometry = ConvGeometry(channels: p.inChannels, height: p.inHeight, width: p.inWidth, batch: n,
+        let geometry = ConvGeometry(channels: p.inChannels, height: p.inHeight, width: p.inWidth, batch: share(p).images,
                                     kernel: p.spec.size, stride: p.spec.stride, pad: p.spec.pad)
-        let chunk = Convolution.chunk(for: geometry, workspaceFloats: Network.defaultWorkspaceFloats)
-        workspace = max(workspace, geometry.colRows * geometry.outPlane * chunk)
-        _ = g  // every group of the device has its own workspace of this size
+        workspace = max(workspace, Convolution.workspaceFloats(for: geometry))
     }
     sim.otherMemoryBytes = 4 * (3 * logits + spec.inputChannels * nFirst * spec.inputHeight * spec.inputWidth + workspace * gFirst)
     // The update reads w, g, v and writes w, v: 20 bytes per parameter held.

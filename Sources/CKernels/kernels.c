@@ -20,59 +20,81 @@ CLONES void axmp_lrn_backward_finish75(const float *restrict db, const float *re
     }
 }
 
+/* Output row r of the chunk is image n = r / Ho, row y = r % Ho; its Wo columns start at
+   (r - r0) * Wo in every row of col. x in [x0, x1) reads a pixel inside the map:
+   ix = x*s - p + j in [0, W). */
+#define AXMP_COLUMN_RANGE(j) \
+    long x0 = p - (j) > 0 ? (p - (j) + s - 1) / s : 0; \
+    long x1 = (W + p - (j) + s - 1) / s; \
+    if (x1 > Wo) x1 = Wo; \
+    if (x1 < x0) x1 = x0;
+
 CLONES void axmp_im2col(const float *restrict input, float *restrict col, long C, long N, long H, long W, long k, long s,
-                        long p, long Ho, long Wo, long n0, long nChunk) {
-    long plane = Ho * Wo, cols = nChunk * plane;
+                        long p, long Ho, long Wo, long r0, long rows) {
+    long cols = rows * Wo;
     for (long c = 0; c < C; c++)
         for (long i = 0; i < k; i++)
             for (long j = 0; j < k; j++) {
                 float *row = col + ((c * k + i) * k + j) * cols;
-                /* x in [x0, x1) reads a pixel inside the map: ix = x*s - p + j in [0, W) */
-                long x0 = p - j > 0 ? (p - j + s - 1) / s : 0;
-                long x1 = (W + p - j + s - 1) / s;
-                if (x1 > Wo) x1 = Wo;
-                if (x1 < x0) x1 = x0;
-                for (long n = 0; n < nChunk; n++) {
-                    const float *src = input + (c * N + n0 + n) * H * W;
-                    float *dst = row + n * plane;
-                    for (long y = 0; y < Ho; y++) {
-                        long iy = y * s - p + i;
-                        float *d = dst + y * Wo;
-                        if (iy < 0 || iy >= H) { for (long x = 0; x < Wo; x++) d[x] = 0; continue; }
-                        const float *srow = src + iy * W + j - p;
-                        for (long x = 0; x < x0; x++) d[x] = 0;
-                        if (s == 1) for (long x = x0; x < x1; x++) d[x] = srow[x];
-                        else for (long x = x0; x < x1; x++) d[x] = srow[x * s];
-                        for (long x = x1; x < Wo; x++) d[x] = 0;
-                    }
+                AXMP_COLUMN_RANGE(j)
+                long n = r0 / Ho, y = r0 % Ho;
+                for (long r = 0; r < rows; r++, y++) {
+                    if (y == Ho) { y = 0; n++; }
+                    float *d = row + r * Wo;
+                    long iy = y * s - p + i;
+                    if (iy < 0 || iy >= H) { for (long x = 0; x < Wo; x++) d[x] = 0; continue; }
+                    const float *srow = input + ((c * N + n) * H + iy) * W + j - p;
+                    for (long x = 0; x < x0; x++) d[x] = 0;
+                    if (s == 1) for (long x = x0; x < x1; x++) d[x] = srow[x];
+                    else for (long x = x0; x < x1; x++) d[x] = srow[x * s];
+                    for (long x = x1; x < Wo; x++) d[x] = 0;
                 }
             }
 }
 
 CLONES void axmp_col2im(const float *restrict col, float *restrict input, long C, long N, long H, long W, long k, long s,
-                        long p, long Ho, long Wo, long n0, long nChunk) {
-    long plane = Ho * Wo, cols = nChunk * plane;
+                        long p, long Ho, long Wo, long r0, long rows) {
+    long cols = rows * Wo;
     for (long c = 0; c < C; c++)
         for (long i = 0; i < k; i++)
             for (long j = 0; j < k; j++) {
                 const float *row = col + ((c * k + i) * k + j) * cols;
-                long x0 = p - j > 0 ? (p - j + s - 1) / s : 0;
-                long x1 = (W + p - j + s - 1) / s;
-                if (x1 > Wo) x1 = Wo;
-                if (x1 < x0) x1 = x0;
-                for (long n = 0; n < nChunk; n++) {
-                    float *dst = input + (c * N + n0 + n) * H * W;
-                    const float *src = row + n * plane;
-                    for (long y = 0; y < Ho; y++) {
-                        long iy = y * s - p + i;
-                        if (iy < 0 || iy >= H) continue;
-                        float *drow = dst + iy * W + j - p;
-                        const float *srow = src + y * Wo;
-                        if (s == 1) for (long x = x0; x < x1; x++) drow[x] += srow[x];
-                        else for (long x = x0; x < x1; x++) drow[x * s] += srow[x];
-                    }
+                AXMP_COLUMN_RANGE(j)
+                long n = r0 / Ho, y = r0 % Ho;
+                for (long r = 0; r < rows; r++, y++) {
+                    if (y == Ho) { y = 0; n++; }
+                    long iy = y * s - p + i;
+                    if (iy < 0 || iy >= H) continue;
+                    float *drow = input + ((c * N + n) * H + iy) * W + j - p;
+                    const float *srow = row + r * Wo;
+                    if (s == 1) for (long x = x0; x < x1; x++) drow[x] += srow[x];
+                    else for (long x = x0; x < x1; x++) drow[x * s] += srow[x];
                 }
             }
+}
+
+/* Convolution bias: y[k][m] += b[k] over M positions; and its gradient db[k] = sum_m dy[k][m]
+   (Swift left this reduction scalar: one add per cycle's latency). */
+CLONES void axmp_add_bias(float *restrict y, const float *restrict b, long K, long M) {
+    for (long k = 0; k < K; k++) {
+        float *row = y + k * M, bk = b[k];
+        for (long m = 0; m < M; m++) row[m] += bk;
+    }
+}
+
+CLONES void axmp_sum_rows(const float *restrict dy, float *restrict db, long K, long M) {
+    for (long k = 0; k < K; k++) {
+        const float *row = dy + k * M;
+        /* 16 partial sums: the order is fixed by M alone, so every placement sums alike. */
+        float acc[16] = {0};
+        long m = 0;
+        for (; m + 16 <= M; m += 16)
+            for (int l = 0; l < 16; l++) acc[l] += row[m + l];
+        float sum = 0;
+        for (int l = 0; l < 16; l++) sum += acc[l];
+        for (; m < M; m++) sum += row[m];
+        db[k] = sum;
+    }
 }
 
 CLONES void axmp_relu_forward(float *restrict y, long count) {

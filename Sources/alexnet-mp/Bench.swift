@@ -45,6 +45,11 @@ struct Bench: ParsableCommand {
             c.print(String(format: "step: median %.1f ms of %d (mean %.1f = layers and exchanges %.1f + loss, update, logits %.1f + unaccounted %.1f)",
                            r.stepMs, steps, mean, layers, r.otherMs, mean - layers - r.otherMs))
             c.print(String(format: "throughput: %.1f images/s, %.1f GFLOP/s of model arithmetic (forward + backward)", r.imagesPerSecond, r.gflopPerSecond))
+            var cpu = [Double](repeating: 0, count: launch.comm.size)
+            cpu[launch.comm.rank] = r.cpuMsPerStep
+            try launch.comm.allreduceSum(&cpu)
+            c.print("CPU per step: " + cpu.enumerated().map { String(format: "rank %d %.1f ms", $0.offset, $0.element) }.joined(separator: ", ")
+                    + " (user + system, all threads: steadier than the wall time on a shared machine)")
             var comm = [Double](repeating: 0, count: launch.comm.size)
             comm[launch.comm.rank] = r.communicationMs / mean * 100
             try launch.comm.allreduceSum(&comm)

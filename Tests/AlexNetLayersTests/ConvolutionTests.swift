@@ -42,8 +42,8 @@ final class ConvolutionTests: XCTestCase {
     }
 
     func makeConvolution(_ name: String, _ g: ConvGeometry, outChannels: Int, seed: UInt64,
-                         workspaceFloats: Int = 1 << 20) -> Convolution {
-        let conv = Convolution(name: name, geometry: g, outChannels: outChannels, workspaceFloats: workspaceFloats)
+                         chunkRows: Int? = nil) -> Convolution {
+        let conv = Convolution(name: name, geometry: g, outChannels: outChannels, chunkRows: chunkRows)
         fillRandom(conv.weight.value, seed: seed, in: -0.5...0.5)
         fillRandom(conv.bias.value, seed: seed + 1)
         return conv
@@ -53,7 +53,7 @@ final class ConvolutionTests: XCTestCase {
 
     func testShapes() {
         let g = ConvGeometry(channels: 48, height: 27, width: 27, batch: 4, kernel: 5, stride: 1, pad: 2)
-        let conv = Convolution(name: "conv2", geometry: g, outChannels: 128, workspaceFloats: 1 << 24)
+        let conv = Convolution(name: "conv2", geometry: g, outChannels: 128)
         XCTAssertEqual(conv.weight.value.shape, [128, 48 * 5 * 5])
         XCTAssertEqual(conv.weight.grad.shape, [128, 1200])
         XCTAssertEqual(conv.weight.momentum.shape, [128, 1200])
@@ -63,25 +63,29 @@ final class ConvolutionTests: XCTestCase {
         XCTAssertTrue(conv.weight.decays)
         XCTAssertFalse(conv.bias.decays)
         XCTAssertEqual(g.outHeight, 27); XCTAssertEqual(g.outWidth, 27)
-        XCTAssertEqual(conv.chunk, 4, "a large workspace lowers the whole minibatch at once")
-        XCTAssertEqual(conv.workspaceNeeded, 1200 * 729 * 4)
+        // A chunk is the output rows whose columns fit the budget (1 Mi floats: 1200·27 floats a
+        // row, so 32 rows), but at least 1024 columns (38 rows of 27), at most the minibatch's.
+        XCTAssertEqual(conv.chunk, 38)
+        XCTAssertEqual(conv.workspaceNeeded, 1200 * 27 * 38)
+        XCTAssertEqual(Convolution.workspaceFloats(for: g), conv.workspaceNeeded)
+        XCTAssertEqual(Convolution(name: "c", geometry: g, outChannels: 1, chunkRows: 500).chunk, 4 * 27, "at most the minibatch")
+        XCTAssertEqual(Convolution(name: "c", geometry: g, outChannels: 1, chunkRows: 0).chunk, 1, "at least one row")
 
-        // The chunk is what fits the workspace, at least one image, at most the batch.
-        XCTAssertEqual(Convolution.chunk(for: g, workspaceFloats: 1200 * 729 * 2 + 5), 2)
-        XCTAssertEqual(Convolution.chunk(for: g, workspaceFloats: 10), 1)
-        XCTAssertEqual(Convolution.chunk(for: g, workspaceFloats: 1200 * 729 * 3), 3)
-
-        // Strided conv1 of the paper: 227 → 55.
-        let g1 = ConvGeometry(channels: 3, height: 227, width: 227, batch: 1, kernel: 11, stride: 4, pad: 0)
-        let conv1 = Convolution(name: "conv1", geometry: g1, outChannels: 48, workspaceFloats: 1 << 22)
+        // Strided conv1 of the paper: 227 → 55; 363·55 floats a row, so 52 rows fit 1 Mi floats.
+        let g1 = ConvGeometry(channels: 3, height: 227, width: 227, batch: 128, kernel: 11, stride: 4, pad: 0)
+        let conv1 = Convolution(name: "conv1", geometry: g1, outChannels: 48)
         XCTAssertEqual(conv1.weight.value.shape, [48, 363])
         XCTAssertEqual(g1.outPlane, 55 * 55)
+        XCTAssertEqual(conv1.chunk, 52)
+        // A small map: Fashion-MNIST's conv5 (192·9 floats a row of 5) needs 205 rows for 1024 columns.
+        let g5 = ConvGeometry(channels: 192, height: 5, width: 5, batch: 128, kernel: 3, stride: 1, pad: 1)
+        XCTAssertEqual(Convolution.chunkRows(for: g5), 205)
     }
 
     /// The forward pass writes exactly `[K][N][Ho][Wo]` and nothing past it.
     func testForwardWritesOnlyItsOutput() {
         let g = ConvGeometry(channels: 2, height: 5, width: 5, batch: 3, kernel: 3, stride: 2, pad: 1)
-        let conv = makeConvolution("conv", g, outChannels: 2, seed: 1, workspaceFloats: g.colRows * g.outPlane)
+        let conv = makeConvolution("conv", g, outChannels: 2, seed: 1, chunkRows: 2)
         let x = randomTensor("x", [2, 3, 5, 5], seed: 2)
         let count = 2 * 3 * 3 * 3
         let y = Tensor("y+guard", [count + 16])
@@ -96,7 +100,7 @@ final class ConvolutionTests: XCTestCase {
     /// Hand-checkable: a 3×3 map 1…9, one 2×2 kernel of ones, bias 0.5.
     func testForwardByHand() {
         let g = ConvGeometry(channels: 1, height: 3, width: 3, batch: 1, kernel: 2, stride: 1, pad: 0)
-        let conv = Convolution(name: "conv", geometry: g, outChannels: 1, workspaceFloats: 64)
+        let conv = Convolution(name: "conv", geometry: g, outChannels: 1)
         conv.weight.value.copy(from: [1, 1, 1, 1]); conv.bias.value[0] = 0.5
         let x = Tensor("x", [1, 1, 3, 3]); x.copy(from: [1, 2, 3, 4, 5, 6, 7, 8, 9])
         let y = Tensor("y", [1, 1, 2, 2]), ws = Tensor("workspace", [conv.workspaceNeeded])
@@ -105,14 +109,14 @@ final class ConvolutionTests: XCTestCase {
     }
 
     /// Two groups, each `Convolution` seeing only its own half of the channels (conv2, conv4,
-    /// conv5 of the paper), against a grouped convolution over the whole tensor. The workspace
-    /// holds two images of three, so the minibatch is lowered in chunks of 2 and 1.
+    /// conv5 of the paper), against a grouped convolution over the whole tensor, lowered in
+    /// chunks of 4 output rows where an image has 6: chunks start and end inside images.
     func testForwardTwoGroupsOwnChannels() {
         let C = 4, N = 3, H = 6, W = 5, Kg = 3, G = 2, Cg = C / G
         let g = ConvGeometry(channels: Cg, height: H, width: W, batch: N, kernel: 3, stride: 1, pad: 1)
         let groups = (0..<G).map { makeConvolution("conv.g\($0)", g, outChannels: Kg, seed: 10 + 10 * UInt64($0),
-                                                   workspaceFloats: g.colRows * g.outPlane * 2) }
-        XCTAssertEqual(groups[0].chunk, 2)
+                                                   chunkRows: 4) }
+        XCTAssertEqual(groups[0].chunk, 4)
         let x = randomTensor("x", [C, N, H, W], seed: 3)
         let y = Tensor("conv.y", [G * Kg, N, g.outHeight, g.outWidth])
         let ws = Tensor("workspace", [groups[0].workspaceNeeded])
@@ -145,11 +149,12 @@ final class ConvolutionTests: XCTestCase {
         assertClose(y, expected, rtol: 1e-5, atol: 1e-5)
     }
 
-    /// conv1's shape, scaled down: 11×11 kernels at stride 4, no padding, one image per chunk.
+    /// conv1's shape, scaled down: 11×11 kernels at stride 4, no padding, chunks of 2 output
+    /// rows of an image's 3.
     func testForwardStride4Kernel11() {
         let g = ConvGeometry(channels: 3, height: 19, width: 23, batch: 2, kernel: 11, stride: 4, pad: 0)
-        let conv = makeConvolution("conv1", g, outChannels: 3, seed: 60, workspaceFloats: g.colRows * g.outPlane)
-        XCTAssertEqual(conv.chunk, 1)
+        let conv = makeConvolution("conv1", g, outChannels: 3, seed: 60, chunkRows: 2)
+        XCTAssertEqual(g.outHeight, 3)
         let x = randomTensor("x", [3, 2, 19, 23], seed: 5)
         let y = Tensor("conv1.y", [3, 2, g.outHeight, g.outWidth])
         let ws = Tensor("workspace", [conv.workspaceNeeded])
@@ -164,9 +169,9 @@ final class ConvolutionTests: XCTestCase {
 
     /// Central differences of `loss = Σ r·y` for the weights, bias and input. The gradient
     /// buffers are filled with garbage first: backward must overwrite, not accumulate.
-    func checkGradients(_ name: String, _ g: ConvGeometry, outChannels K: Int, workspaceFloats: Int = 1 << 20,
+    func checkGradients(_ name: String, _ g: ConvGeometry, outChannels K: Int, chunkRows: Int? = nil,
                         seed: UInt64, file: StaticString = #filePath, line: UInt = #line) {
-        let conv = makeConvolution(name, g, outChannels: K, seed: seed, workspaceFloats: workspaceFloats)
+        let conv = makeConvolution(name, g, outChannels: K, seed: seed, chunkRows: chunkRows)
         let x = randomTensor(name + ".x", [g.channels, g.batch, g.height, g.width], seed: seed + 2)
         let y = Tensor(name + ".y", [K, g.batch, g.outHeight, g.outWidth])
         let r = randomTensor(name + ".r", y.shape, seed: seed + 3)
@@ -211,6 +216,14 @@ final class ConvolutionTests: XCTestCase {
     /// Three images lowered one chunk of two and one of one: the weight gradient sums over chunks.
     func testGradientsChunked() {
         let g = ConvGeometry(channels: 2, height: 5, width: 5, batch: 3, kernel: 3, stride: 1, pad: 1)
-        checkGradients("conv.chunked", g, outChannels: 2, workspaceFloats: g.colRows * g.outPlane * 2, seed: 130)
+        checkGradients("conv.chunked", g, outChannels: 2, chunkRows: 2 * g.outHeight, seed: 130)
+    }
+
+    /// Chunks of 2 output rows of 5 per image: chunks start and end inside images.
+    func testGradientsChunksInsideImages() {
+        let g = ConvGeometry(channels: 2, height: 5, width: 4, batch: 3, kernel: 3, stride: 1, pad: 1)
+        checkGradients("conv.rows", g, outChannels: 2, chunkRows: 2, seed: 140)
+        let g2 = ConvGeometry(channels: 2, height: 9, width: 7, batch: 2, kernel: 3, stride: 2, pad: 1)
+        checkGradients("conv.rows.s2", g2, outChannels: 3, chunkRows: 3, seed: 150)
     }
 }

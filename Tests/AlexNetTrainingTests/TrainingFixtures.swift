@@ -51,7 +51,9 @@ final class PlacedCommunicator: Communicator {
     let rank: Int, size: Int
     init(rank: Int, size: Int) { self.rank = rank; self.size = size }
     func allgatherInPlace(_ buffer: UnsafeMutablePointer<Float>, countPerRank: Int) throws { XCTFail("no collectives here") }
-    func reduceScatterSum(send: UnsafePointer<Float>, recv: UnsafeMutablePointer<Float>, countPerRank: Int) throws { XCTFail("no collectives here") }
+    func startReduceScatterSum(send: UnsafePointer<Float>, recv: UnsafeMutablePointer<Float>, countPerRank: Int,
+                               scratch: UnsafeMutablePointer<Float>?) throws { XCTFail("no collectives here") }
+    func finishReduceScatterSum() throws { XCTFail("no collectives here") }
     func allreduceSum(_ values: inout [Double]) throws {}
     func broadcast(_ bytes: inout [UInt8], root: Int) throws {}
     func gather(_ bytes: [UInt8], root: Int) throws -> [[UInt8]] { [bytes] }

@@ -21,6 +21,18 @@ final class AllocationTests: XCTestCase {
         XCTAssertEqual(allocationsLine(r), "heap allocations per step: rank 0 0.0 (the whole process: ours, MPI's and BLAS's)", r.stdout)
     }
 
+    /// On two ranks the exchanges' reduce-scatter is our own point-to-point one, into buffers
+    /// sized once (Open MPI's `MPI_Reduce_scatter_block` allocated 8 blocks a step on rank 0).
+    func testATrainingStepAllocatesNothingOnTwoRanks() throws {
+        guard FileManager.default.fileExists(atPath: counter) else {
+            throw XCTSkip("no \(counter): ./launch.sh setup builds it (swift build -c release --product AllocCounter)")
+        }
+        let r = try Run.alexnet(["bench", "--config", "configs/fashion-mnist.yaml", "--steps", "3", "--batch", "32"],
+                                ranks: 2, env: ["LD_PRELOAD": counter], timeout: 180)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(allocationsLine(r), "heap allocations per step: rank 0 0.0, rank 1 0.0 (the whole process: ours, MPI's and BLAS's)", r.stdout)
+    }
+
     func testWithoutTheCounterBenchSaysSo() throws {
         let r = try Run.alexnet(["bench", "--config", "configs/fashion-mnist.yaml", "--steps", "1", "--batch", "16"], timeout: 120)
         XCTAssertEqual(r.status, 0, r.stderr)

@@ -37,7 +37,7 @@ final class ProfileTests: XCTestCase {
                     XCTAssertNil(bwd, "rank \(rank) \(name) must not communicate")
                     continue
                 }
-                for (c, collective) in [(fwd, "MPI_Allgather"), (bwd, "MPI_Reduce_scatter_block")] {
+                for (c, collective) in [(fwd, "MPI_Allgather"), (bwd, "MPI_Isend/Irecv reduce-scatter")] {
                     XCTAssertEqual(c?["name"] as? String, collective, "\(name)")
                     XCTAssertEqual(c?["calls"] as? Int, steps, "\(name) \(collective)")
                     XCTAssertEqual(c?["bytesSent"] as? Int, steps * block, "rank \(rank) \(name) \(collective) bytes sent")

@@ -13,10 +13,15 @@ void axmp_lrn_backward_finish75(const float *db, const float *a, const float *s,
 void axmp_relu_forward(float *y, long count);
 void axmp_relu_backward(const float *y, float *dy, long count);
 
-/* im2col and col2im for the [C][N][H][W] layout: see Im2col.swift for the matrix they build.
+/* im2col and col2im for the [C][N][H][W] layout, for `rows` output rows from row r0 of the
+   minibatch (row r = image r / Ho, row r % Ho): see Im2col.swift for the matrix they build.
    Short rows (Fashion-MNIST's 24, 11 and 5) made memmove calls and scalar adds the cost. */
 void axmp_im2col(const float *input, float *col, long C, long N, long H, long W, long k, long s, long p,
-                 long Ho, long Wo, long n0, long nChunk);
+                 long Ho, long Wo, long r0, long rows);
 void axmp_col2im(const float *col, float *input, long C, long N, long H, long W, long k, long s, long p,
-                 long Ho, long Wo, long n0, long nChunk);
+                 long Ho, long Wo, long r0, long rows);
+
+/* Bias of a [K][M] output: y[k][.] += b[k]; and db[k] = sum of dy[k][.] (16 partial sums). */
+void axmp_add_bias(float *y, const float *b, long K, long M);
+void axmp_sum_rows(const float *dy, float *db, long K, long M);
 #endif
