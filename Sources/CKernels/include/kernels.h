@@ -21,6 +21,10 @@ void axmp_im2col(const float *input, float *col, long C, long N, long H, long W,
 void axmp_col2im(const float *col, float *input, long C, long N, long H, long W, long k, long s, long p,
                  long Ho, long Wo, long r0, long rows);
 
+/* im2col at stride 1 runs an AVX-512 version where the CPU has it; 0 here forces the portable
+   loop (the tests check both against the same naive loop). */
+void axmp_allow_avx512(int allowed);
+
 /* Bias of a [K][M] output: y[k][.] += b[k]; and db[k] = sum of dy[k][.] (16 partial sums). */
 void axmp_add_bias(float *y, const float *b, long K, long M);
 void axmp_sum_rows(const float *dy, float *db, long K, long M);
