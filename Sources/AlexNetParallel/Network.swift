@@ -2,6 +2,11 @@ import AlexNetCore
 import AlexNetLayers
 import Dispatch
 
+/// An optimizer's rule, applied to one group's parameters at a time (`Network.update`).
+public protocol ParameterUpdate: Sendable {
+    func update(_ parameters: [Parameter], learningRate: Double)
+}
+
 /// The model as one rank runs it: the stages of its local groups, the exchanges in front of
 /// the layers that read every group, and the gathered logits. One rank holding every group
 /// and one rank per group run this same code; only the communicator differs.
@@ -29,7 +34,9 @@ public final class Network {
     private var workers: GroupWorkers?
     /// What the group workers run next (set before `workers.run()`).
     private var pending: (layer: Int, pass: Pass, training: Bool, step: Int) = (0, .forward, false, 0)
-    private enum Pass { case forward, backward(BackwardPart) }
+    private enum Pass { case forward, backward(BackwardPart), update }
+    /// The update `update(_:learningRate:)` is applying.
+    private var pendingUpdate: (rule: ParameterUpdate, learningRate: Double)?
     public let profile: Profile
     /// Every parameter this rank holds, in layer then group order (built once: the step allocates nothing).
     public let parameters: [Parameter]
@@ -94,6 +101,7 @@ public final class Network {
         self.exchanges = exchanges
         workspaces = local.map { Tensor("workspace.g\($0)", [max(need, 1)]) }
         parameters = stages.flatMap { $0.flatMap { $0.parameters } }
+        localGroupParameters = local.indices.map { i in stages.flatMap { $0[i].parameters } }
         forwardSpans = plans.map { "\($0.spec.name) forward" }
         backwardSpans = plans.map { "\($0.spec.name) backward" }
         gatherSpans = plans.map { "\($0.spec.name) all-gather" }
@@ -123,6 +131,18 @@ public final class Network {
             preconditionFailure("group \(group) is not on this rank")
         }
         return s.out
+    }
+
+    /// Every parameter of each local group, in local group order (built once).
+    public let localGroupParameters: [[Parameter]]
+
+    /// Applies `rule` to every local parameter, each group's on its group's thread when the
+    /// groups run concurrently (on 1 rank with the paper's 2 groups, the update of 61 M
+    /// parameters is memory-bound work that took 120 ms of a step on one core).
+    public func update(_ rule: ParameterUpdate, learningRate: Double) {
+        pendingUpdate = (rule, learningRate)
+        eachGroup(layer: 0, .update, training: false, step: 0)
+        pendingUpdate = nil
     }
 
     /// Parameters of one local group.
@@ -238,6 +258,8 @@ public final class Network {
                       poolStride: spec.poolStride, workspace: workspaces[i].data)
         case .backward(let part):
             s.backward(part, lrn: spec.lrn, poolSize: spec.poolSize, poolStride: spec.poolStride, workspace: workspaces[i].data)
+        case .update:
+            if let u = pendingUpdate { u.rule.update(localGroupParameters[i], learningRate: u.learningRate) }
         }
     }
 

@@ -1,9 +1,10 @@
 import AlexNetLayers
+import AlexNetParallel
 
 /// The paper's update, per parameter: `v ← μ·v − λ·ε·w − ε·∂L/∂w;  w ← w + v`
 /// (μ = 0.9, λ = 0.0005, ε the learning rate; ∂L/∂w the minibatch mean). Weight decay applies
 /// to weights only, as in cuda-convnet's layer definitions; biases get `v ← μ·v − ε·∂L/∂b`.
-public struct SGD: Sendable {
+public struct SGD: ParameterUpdate {
     public var momentum: Float
     public var weightDecay: Float
     public init(momentum: Double, weightDecay: Double) { self.momentum = Float(momentum); self.weightDecay = Float(weightDecay) }

@@ -290,7 +290,7 @@ public func trainingStep(_ network: Network, sgd: SGD, learningRate: Double, glo
     profile.loss += profile.span("loss", "compute", since: t)
     try network.backward()
     t = now()
-    sgd.update(network.parameters, learningRate: learningRate)
+    network.update(sgd, learningRate: learningRate)
     profile.update += profile.span("update", "compute", since: t)
     // The step's number in the name only when tracing: building the string allocates.
     profile.stepSeconds += profile.span(profile.trace == nil ? "step" : "step \(globalStep + 1)", "step", since: t0)

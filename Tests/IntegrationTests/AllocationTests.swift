@@ -23,14 +23,23 @@ final class AllocationTests: XCTestCase {
 
     /// On two ranks the exchanges' reduce-scatter is our own point-to-point one, into buffers
     /// sized once (Open MPI's `MPI_Reduce_scatter_block` allocated 8 blocks a step on rank 0).
+    /// Open MPI may still allocate once in a run, when a message first arrives before its receive
+    /// is posted (its buffer for unexpected fragments grows lazily and is then reused): so over
+    /// 10 steps each rank must stay below 0.5 allocations a step, which any per-step allocation
+    /// breaks.
     func testATrainingStepAllocatesNothingOnTwoRanks() throws {
         guard FileManager.default.fileExists(atPath: counter) else {
             throw XCTSkip("no \(counter): ./launch.sh setup builds it (swift build -c release --product AllocCounter)")
         }
-        let r = try Run.alexnet(["bench", "--config", "configs/fashion-mnist.yaml", "--steps", "3", "--batch", "32"],
+        let r = try Run.alexnet(["bench", "--config", "configs/fashion-mnist.yaml", "--steps", "10", "--batch", "32"],
                                 ranks: 2, env: ["LD_PRELOAD": counter], timeout: 180)
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertEqual(allocationsLine(r), "heap allocations per step: rank 0 0.0, rank 1 0.0 (the whole process: ours, MPI's and BLAS's)", r.stdout)
+        let line = allocationsLine(r)
+        let counts = line.split(separator: ",").compactMap { part in
+            part.split(separator: " ").last { Double($0) != nil }.flatMap { Double($0) }
+        }
+        XCTAssertEqual(counts.count, 2, line)
+        for (rank, c) in counts.enumerated() { XCTAssertLessThan(c, 0.5, "rank \(rank): \(line)") }
     }
 
     func testWithoutTheCounterBenchSaysSo() throws {
