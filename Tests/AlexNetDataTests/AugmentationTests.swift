@@ -131,7 +131,7 @@ final class CIFAR10Tests: XCTestCase {
         XCTAssertEqual(test.count, 2)
         XCTAssertEqual(test.labels, [9, 0])
         XCTAssertEqual(train.labels[0], 1)      // batch 1, record 0
-        XCTAssertEqual(Array(test.pixels[0..<3072]), Array(record(9, 99)[1...]))
+        XCTAssertEqual(Array(allPixels(test)[0..<3072]), Array(record(9, 99)[1...]))
         // Pixel (c, y, x) is byte 1 + c*1024 + y*32 + x of its record: red plane first.
         XCTAssertEqual(train.image(14)[2 * 1024 + 5 * 32 + 7], record(0, 54)[1 + 2 * 1024 + 5 * 32 + 7])
     }
