@@ -329,13 +329,22 @@ public struct PreparedIndex: Codable, Sendable {
     }
 }
 
-/// A prepared directory opened for training: the shards mapped, not read.
+/// A prepared directory opened for training: the shards mapped, not read. Every size in
+/// `index.json` is checked (with overflow-checked arithmetic) against the files before anything
+/// is mapped; a bad one is refused with one line naming the file.
 public struct PreparedData: Sendable {
-    public let train: ImageSet, val: ImageSet
+    public let train: ImageSet
+    /// The validation images; nil when the directory has none (`prepare` found no `val/`
+    /// folder, or could read none of its images).
+    public let val: ImageSet?
+    /// Class names, `classes.txt` line k for class k.
     public let classes: [String]
     /// Per-pixel mean of the training images, raw pixel units, `[3][size][size]`.
     public let mean: [Float]
     public let pca: ColourPCA
+
+    /// The largest image side accepted from an index (`prepare --size` allows 4096).
+    static let largestSize = 1 << 16
 
     public static func open(_ dir: String, classes expected: Int) throws -> PreparedData {
         let fm = FileManager.default
@@ -343,27 +352,56 @@ public struct PreparedData: Sendable {
         guard fm.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
             throw DataError(dir, "data directory does not exist")
         }
-        let path = (dir as NSString).appendingPathComponent(PreparedIndex.fileName)
+        func file(_ name: String) -> String { (dir as NSString).appendingPathComponent(name) }
+        let path = file(PreparedIndex.fileName)
         guard let data = fm.contents(atPath: path) else {
             throw DataError(path, "no such file: not a directory written by `alexnet-mp prepare`")
         }
         let index: PreparedIndex
         do { index = try JSONDecoder().decode(PreparedIndex.self, from: data) } catch {
-            throw DataError(path, "not a valid prepare index (\(error))")
+            throw DataError(path, "not a valid prepare index (\(oneLine(error)))")
         }
         guard index.format == "alexnet-mp prepared 1" else { throw DataError(path, "unknown format '\(index.format)'") }
+        guard index.size >= 1, index.size <= largestSize else {
+            throw DataError(path, "size \(index.size) is not an image side (1 to \(largestSize))")
+        }
+        guard index.channels == 1 || index.channels == 3 else {
+            throw DataError(path, "channels \(index.channels): prepared images have 1 or 3 channels")
+        }
+        guard index.classes >= 1 else { throw DataError(path, "classes \(index.classes): must be at least 1") }
         guard index.classes <= expected else {
             throw DataError(path, "has \(index.classes) classes but model.classes is \(expected)")
         }
-        guard let pca = index.pca, pca.values.count == 3, pca.vectors.count == 3 else { throw DataError(path, "no colour PCA") }
-        let S = index.size, imageSize = index.channels * S * S
-        func open(_ name: String) throws -> ImageSet {
-            guard let split = index.splits[name] else { throw DataError(path, "has no '\(name)' split (prepare found no \(name)/ folder)") }
-            guard split.count > 0 else { throw DataError(path, "the '\(name)' split is empty") }
-            let storage = try PixelStorage(mapping: split.shards.map { (dir as NSString).appendingPathComponent($0) },
-                                           imagesPerFile: split.imagesPerShard, count: split.count, imageSize: imageSize)
-            let labelPath = (dir as NSString).appendingPathComponent("\(name)-labels.bin")
-            guard let raw = fm.contents(atPath: labelPath), raw.count == 4 * split.count else {
+        guard let pca = index.pca, pca.values.count == 3, pca.vectors.count == 3, pca.vectors.allSatisfy({ $0.count == 3 }),
+              (pca.values + pca.vectors.joined()).allSatisfy(\.isFinite) else {
+            throw DataError(path, "no colour PCA (3 finite eigenvalues and 3 eigenvectors of 3 values)")
+        }
+        let S = index.size
+        let (plane, o1) = S.multipliedReportingOverflow(by: S)
+        let (imageSize, o2) = plane.multipliedReportingOverflow(by: index.channels)
+        guard !o1, !o2 else { throw DataError(path, "size \(S) × \(S) × \(index.channels) overflows") }
+
+        func open(_ name: String) throws -> ImageSet? {
+            guard let split = index.splits[name] else { return nil }
+            guard split.count >= 0, split.imagesPerShard >= 1 else {
+                throw DataError(path, "split '\(name)': count \(split.count) must not be negative and images_per_shard \(split.imagesPerShard) must be positive")
+            }
+            if split.count == 0 {
+                guard split.shards.isEmpty else { throw DataError(path, "split '\(name)': no images but \(split.shards.count) shards") }
+                return nil
+            }
+            let needed = (split.count - 1) / split.imagesPerShard + 1
+            guard split.shards.count == needed else {
+                throw DataError(path, "split '\(name)': \(split.count) images at \(split.imagesPerShard) per shard need \(needed) shard\(needed == 1 ? "" : "s"), the index lists \(split.shards.count)")
+            }
+            if let bad = split.shards.first(where: { $0.isEmpty || $0.contains("/") || $0 == "." || $0 == ".." }) {
+                throw DataError(path, "split '\(name)': shard name '\(bad)' is not a file name in the directory")
+            }
+            let storage = try PixelStorage(mapping: split.shards.map(file), imagesPerFile: split.imagesPerShard,
+                                           count: split.count, imageSize: imageSize)
+            let labelPath = file("\(name)-labels.bin")
+            let (labelBytes, o) = split.count.multipliedReportingOverflow(by: 4)
+            guard !o, let raw = fm.contents(atPath: labelPath), raw.count == labelBytes else {
                 throw DataError(labelPath, "missing or not \(split.count) Int32 labels")
             }
             let labels = raw.withUnsafeBytes { b in (0..<split.count).map { Int32(littleEndian: b.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self)) } }
@@ -372,14 +410,41 @@ public struct PreparedData: Sendable {
             }
             return ImageSet(count: split.count, channels: index.channels, height: S, width: S, storage: storage, labels: labels)
         }
-        let train = try open("train"), val = try open("val")
-        let meanPath = (dir as NSString).appendingPathComponent("mean.bin")
+        guard let train = try open("train") else { throw DataError(path, "has no training images (the 'train' split is missing or empty)") }
+        let val = try open("val")
+        let meanPath = file("mean.bin")
         guard let rawMean = fm.contents(atPath: meanPath), rawMean.count == 4 * imageSize else {
             throw DataError(meanPath, "missing or not \(imageSize) Float32 values")
         }
         let mean = rawMean.withUnsafeBytes { b in (0..<imageSize).map { Float(bitPattern: UInt32(littleEndian: b.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) } }
-        let classesPath = (dir as NSString).appendingPathComponent("classes.txt")
-        let names = ((try? String(contentsOfFile: classesPath, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
-        return PreparedData(train: train, val: val, classes: names, mean: mean, pca: pca)
+        if let bad = mean.firstIndex(where: { !$0.isFinite || $0 < 0 || $0 > 255 }) {
+            throw DataError(meanPath, "value \(bad) is \(mean[bad]), not a mean of 8-bit pixels")
+        }
+        let classesPath = file("classes.txt")
+        guard let text = try? String(contentsOfFile: classesPath, encoding: .utf8) else {
+            throw DataError(classesPath, "missing or not UTF-8 text")
+        }
+        let names = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        guard names.count == index.classes + 1, names.last == "", !names.dropLast().contains("") else {
+            throw DataError(classesPath, "does not hold one name per line for the \(index.classes) classes of \(PreparedIndex.fileName)")
+        }
+        return PreparedData(train: train, val: val, classes: Array(names.dropLast()), mean: mean, pca: pca)
     }
+}
+
+/// An error's description on one line (a decoding error: where, and what).
+func oneLine(_ error: Error) -> String {
+    let text: String
+    switch error {
+    case DecodingError.dataCorrupted(let c): text = c.debugDescription + codingPathText(c.codingPath)
+    case DecodingError.keyNotFound(let k, let c): text = "missing key '\(k.stringValue)'" + codingPathText(c.codingPath)
+    case DecodingError.typeMismatch(let t, let c): text = "expected \(t)" + codingPathText(c.codingPath)
+    case DecodingError.valueNotFound(let t, let c): text = "expected \(t), found null" + codingPathText(c.codingPath)
+    default: text = "\(error)"
+    }
+    return text.split(whereSeparator: \.isNewline).joined(separator: " ")
+}
+
+private func codingPathText(_ path: [CodingKey]) -> String {
+    path.isEmpty ? "" : " at " + path.map { $0.intValue.map { "[\($0)]" } ?? "." + $0.stringValue }.joined().drop { $0 == "." }
 }

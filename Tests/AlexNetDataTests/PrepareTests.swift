@@ -60,13 +60,14 @@ final class PrepareTests: XCTestCase {
 
         let data = try PreparedData.open(out, classes: 1000)
         XCTAssertEqual([data.train.count, data.train.channels, data.train.height, data.train.width], [5, 3, 256, 256])
-        XCTAssertEqual([data.val.count, data.val.channels, data.val.height, data.val.width], [2, 3, 256, 256])
+        let val = try XCTUnwrap(data.val)
+        XCTAssertEqual([val.count, val.channels, val.height, val.width], [2, 3, 256, 256])
         XCTAssertEqual(data.train.labels, [0, 0, 0, 1, 1])   // cat: c1, c2, c3; dog: a-square, d2
-        XCTAssertEqual(data.val.labels, [0, 1])
+        XCTAssertEqual(val.labels, [0, 1])
         XCTAssertEqual(data.classes, ["cat", "dog"])
 
         // The 256×256 PNG is stored unchanged (planar).
-        let pixels = data.train.pixels
+        let pixels = allPixels(data.train)
         let stored = Array(pixels[(3 * 196608)..<(4 * 196608)])
         XCTAssertEqual(stored, planar(square, 256, 256))
         // The greyscale PNG has equal channels; the rotated JPEG is taller than wide, red on top.
@@ -160,7 +161,7 @@ final class PrepareTests: XCTestCase {
         let report = try prepare(root, dir + "/out")
         XCTAssertEqual(report.written.map(\.images), [5, 3])
         XCTAssertTrue(report.skipped.contains { $0.file.hasSuffix("missing.jpg") && $0.reason.contains("missing") })
-        XCTAssertEqual(try PreparedData.open(dir + "/out", classes: 2).val.labels, [1, 0, 1])
+        XCTAssertEqual(try PreparedData.open(dir + "/out", classes: 2).val?.labels, [1, 0, 1])
 
         try Data("x1.jpg,dog\nx2.png\n".utf8).write(to: URL(fileURLWithPath: root + "/val/labels.csv"))
         XCTAssertThrowsError(try prepare(root, dir + "/out2")) { XCTAssertTrue("\($0)".contains("labels.csv:2"), "\($0)") }
