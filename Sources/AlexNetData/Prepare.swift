@@ -10,7 +10,8 @@ import Foundation
 /// - flat: `val/*.JPEG` with `val/labels.csv` of `file,class` lines (a `file,class` header is skipped).
 /// A source with no `train/` but a `labels.csv` is a flat training split.
 ///
-/// Output directory (written under a temporary name, renamed at the end):
+/// Output directory (written as `OUT.partial-HOST-PID`, renamed to `OUT` at the end; removed
+/// when the run fails or `shouldStop` says so, and by a later run if this process died):
 /// - `index.json`: size, channels, classes, per split the image count, images per shard and
 ///   shard names, and the colour PCA;
 /// - `train-00000.bin`, … : images `[3][size][size]` back to back, no header;
@@ -25,12 +26,23 @@ public enum Prepare {
         public var jobs = 1
         /// Bytes per shard file (rounded down to whole images).
         public var shardBytes = 1 << 30
+        /// Asked before every image and between steps (the command's SIGINT / SIGTERM): when it
+        /// says true, the run removes its partial output and throws `Interrupted`.
+        public var shouldStop: (@Sendable () -> Bool)?
         public init(source: String, out: String) { self.source = source; self.out = out }
+    }
+
+    /// `run` was stopped by `shouldStop`: its partial output is removed, and `OUT` is as it was.
+    public struct Interrupted: Error, CustomStringConvertible {
+        public let partial: String, out: String
+        public var description: String { "interrupted: removed the partial output \(partial); \(out) is as it was" }
     }
 
     public struct Report: Sendable {
         public var written: [(split: String, images: Int)] = []
         public var skipped: [(file: String, reason: String)] = []
+        /// Partial outputs of earlier runs that died (their process is gone), removed at the start.
+        public var removedStale: [String] = []
         public var classes = 0
         public var seconds = 0.0
         public var imagesPerSecond: Double { Double(written.reduce(0) { $0 + $1.images }) / max(seconds, 1e-9) }
@@ -79,15 +91,19 @@ public enum Prepare {
         }
         report.classes = classes.count
 
-        // Write into a temporary directory next to the output, renamed at the end.
+        let stop = o.shouldStop ?? { false }
+        // Write into a temporary directory next to the output, renamed at the end. Partial
+        // outputs that earlier runs on this machine left when they died go first.
         let out = (o.out as NSString).standardizingPath
-        let tmp = out + ".partial-\(getpid())"
+        report.removedStale = removeStalePartials(of: out)
+        let tmp = partialPath(out, pid: getpid())
         try? fm.removeItem(atPath: tmp)
         do { try fm.createDirectory(atPath: tmp, withIntermediateDirectories: true) } catch {
             throw DataError(o.out, "cannot create the output directory: \(error.localizedDescription)")
         }
         var finished = false
         defer { if !finished { try? fm.removeItem(atPath: tmp) } }
+        let interrupted = Interrupted(partial: tmp, out: o.out)
 
         let S = o.size, imageSize = 3 * S * S
         let perShard = max(1, o.shardBytes / imageSize)
@@ -108,6 +124,7 @@ public enum Prepare {
             var inShard = 0
             var start = 0
             while start < list.count {
+                if stop() { throw interrupted }
                 let part = Array(list[start..<min(start + chunk, list.count)])
                 // Decode and resize in parallel into per-slot buffers; write in source order.
                 let pixels = UnsafeMutablePointer<UInt8>.allocate(capacity: part.count * imageSize)
@@ -116,7 +133,7 @@ public enum Prepare {
                 let results = Results(part.count)
                 parallel(jobs) { worker in
                     var i = worker
-                    while i < part.count {
+                    while i < part.count && !stop() {
                         do {
                             let bytes = try readFile(part[i].path)
                             let photo = try Photo.decode(bytes)
@@ -129,6 +146,7 @@ public enum Prepare {
                         i += jobs
                     }
                 }
+                if stop() { throw interrupted }   // the images the workers skipped must not look unreadable
                 var meanImages: [Int] = []
                 for (i, item) in part.enumerated() {
                     switch results.get(i) {
@@ -192,6 +210,7 @@ public enum Prepare {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try writeData(try encoder.encode(index), tmp, PreparedIndex.fileName)
 
+        if stop() { throw interrupted }
         // Swap the new directory in; the old one (a re-run) goes only once the new is in place.
         let old = out + ".old-\(getpid())"
         let hadOld = fm.fileExists(atPath: out)
@@ -207,6 +226,41 @@ public enum Prepare {
         if hadOld { try? fm.removeItem(atPath: old) }
         report.seconds = now() - t0
         return report
+    }
+
+    /// Where a run with process id `pid` on this machine writes `out` before renaming it:
+    /// `OUT.partial-HOST-PID` (the host, so that a run on another machine sharing the file
+    /// system is never taken for a dead one).
+    public static func partialPath(_ out: String, pid: Int32) -> String {
+        "\((out as NSString).standardizingPath).partial-\(hostName)-\(pid)"
+    }
+
+    static var hostName: String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        let name = String(cString: buffer).replacingOccurrences(of: "/", with: "_")
+        return name.isEmpty ? "localhost" : name
+    }
+
+    /// Removes `OUT.partial-HOST-PID` directories (and `OUT.partial-PID`, the older name) that
+    /// runs on this machine left behind: those whose process no longer exists. Returns them.
+    /// A partial output of a live process, or of another host, is left alone.
+    static func removeStalePartials(of out: String) -> [String] {
+        let fm = FileManager.default
+        let parent = (out as NSString).deletingLastPathComponent, prefix = (out as NSString).lastPathComponent + ".partial-"
+        var removed: [String] = []
+        for name in ((try? fm.contentsOfDirectory(atPath: parent.isEmpty ? "." : parent)) ?? []) where name.hasPrefix(prefix) {
+            let owner = name.dropFirst(prefix.count)
+            let pidText = owner.split(separator: "-", omittingEmptySubsequences: false).last ?? ""
+            guard let pid = Int32(pidText), pid > 0 else { continue }
+            let host = owner.count > pidText.count ? String(owner.dropLast(pidText.count + 1)) : nil
+            guard host == nil || host == hostName, pid != getpid() else { continue }
+            let alive = kill(pid, 0) == 0 || errno == EPERM
+            guard !alive else { continue }
+            let path = (parent as NSString).appendingPathComponent(name)
+            if (try? fm.removeItem(atPath: path)) != nil { removed.append(path) }
+        }
+        return removed
     }
 
     /// The files of one split, with their class names; skipped files are recorded with why.

@@ -191,6 +191,52 @@ final class PrepareTests: XCTestCase {
         XCTAssertFalse(fm.fileExists(atPath: dir + "/o"))
     }
 
+    /// Partial outputs that runs on this machine left when they died (their process is gone) are
+    /// removed by the next run, whatever their name's age; those of a live process or of another
+    /// host are not touched.
+    func testStalePartialOutputsOfDeadRunsAreRemoved() throws {
+        let dir = try makeScratchDirectory(self)
+        let root = dir + "/photos", out = ((dir + "/prepared") as NSString).standardizingPath
+        try makeTree(root)
+        let gone = Process()   // a process that has run and exited: its pid belongs to nobody now
+        gone.executableURL = URL(fileURLWithPath: "/bin/true")
+        try gone.run(); gone.waitUntilExit()
+        let dead = gone.processIdentifier
+        let stale = Prepare.partialPath(out, pid: dead), oldName = out + ".partial-\(dead)"
+        let live = Prepare.partialPath(out, pid: getppid()), otherHost = out + ".partial-some-other-host-\(dead)"
+        for d in [stale, oldName, live, otherHost] {
+            try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+            try writeFile([1, 2, 3], d, "train-00000.bin")
+        }
+        XCTAssertTrue(stale.hasPrefix(out + ".partial-") && stale.hasSuffix("-\(dead)"), stale)
+        let report = try prepare(root, out)
+        XCTAssertEqual(Set(report.removedStale), [stale, oldName])
+        for d in [stale, oldName] { XCTAssertFalse(FileManager.default.fileExists(atPath: d), d) }
+        for d in [live, otherHost] { XCTAssertTrue(FileManager.default.fileExists(atPath: d), "\(d) was removed") }
+        XCTAssertEqual(try PreparedData.open(out, classes: 2).train.count, 5)
+    }
+
+    /// A stop asked for mid-run (what SIGINT and SIGTERM do through the command) removes the
+    /// partial output and leaves an earlier output as it was.
+    func testAStoppedRunRemovesItsPartialOutput() throws {
+        let dir = try makeScratchDirectory(self)
+        let root = dir + "/photos", out = dir + "/prepared"
+        try makeTree(root)
+        _ = try prepare(root, out)
+        let before = FileManager.default.contents(atPath: out + "/index.json")
+        var o = Prepare.Options(source: root, out: out)
+        o.shardBytes = 3 * 256 * 256
+        let progressSeen = Counter()
+        o.shouldStop = { progressSeen.value > 0 }   // after the first chunk
+        XCTAssertThrowsError(try Prepare.run(o) { _, _ in progressSeen.increment() }) { error in
+            guard let e = error as? Prepare.Interrupted else { return XCTFail("\(type(of: error)): \(error)") }
+            XCTAssertTrue(e.partial.hasPrefix((out as NSString).standardizingPath + ".partial-"), e.partial)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: e.partial), "the partial output is removed")
+        }
+        XCTAssertEqual(FileManager.default.contents(atPath: out + "/index.json"), before, "the earlier output is as it was")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir).sorted(), ["photos", "prepared"])
+    }
+
     func testOpeningABrokenPreparedDirectoryNamesTheFile() throws {
         let dir = try makeScratchDirectory(self)
         let root = dir + "/photos", out = dir + "/prepared"
@@ -202,4 +248,12 @@ final class PrepareTests: XCTestCase {
         XCTAssertThrowsError(try PreparedData.open(out, classes: 2)) { XCTAssertTrue("\($0)".contains("train-00001.bin: shard has 1000 bytes"), "\($0)") }
         XCTAssertThrowsError(try PreparedData.open(dir, classes: 2)) { XCTAssertTrue("\($0)".contains("index.json: no such file"), "\($0)") }
     }
+}
+
+/// A count shared with a `@Sendable` closure.
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var n = 0
+    var value: Int { lock.lock(); defer { lock.unlock() }; return n }
+    func increment() { lock.lock(); n += 1; lock.unlock() }
 }

@@ -103,6 +103,55 @@ final class PrepareTrainTests: XCTestCase {
         }
     }
 
+    /// Ctrl-C or SIGTERM in the middle of `prepare` (while it writes shards): it stops, removes
+    /// its OUT.partial-HOST-PID directory, leaves the earlier OUT as it was, and exits 128 + signal.
+    func testSignalledPrepareRemovesItsPartialOutput() throws {
+        guard FileManager.default.isExecutableFile(atPath: Run.binary) else { throw XCTSkip("no release binary at \(Run.binary)") }
+        let dir = Run.tempDir("prepare-signal")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try makeTree(dir + "/small")
+        let first = try Run.alexnet(["prepare", "--source", dir + "/small", "--out", dir + "/out", "--jobs", "1"])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let before = FileManager.default.contents(atPath: dir + "/out/index.json")
+        XCTAssertNotNil(before)
+        // A tree that takes seconds: 160 photographs of 2000×1500 (one JPEG, written 160 times).
+        let big = try PhotoEncoder.jpeg(rgb(2000, 1500, 3), width: 2000, height: 1500, quality: 90)
+        for cls in ["a", "b"] {
+            try FileManager.default.createDirectory(atPath: "\(dir)/big/train/\(cls)", withIntermediateDirectories: true)
+            for i in 0..<80 { try Data(big).write(to: URL(fileURLWithPath: "\(dir)/big/train/\(cls)/\(i).jpg")) }
+        }
+        for (sig, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")] {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: Run.binary)
+            p.arguments = ["prepare", "--source", dir + "/big", "--out", dir + "/out", "--jobs", "1", "--shard-mb", "1"]
+            let err = Pipe()
+            p.standardError = err; p.standardOutput = FileHandle.nullDevice
+            try p.run()
+            // Signal once the partial output holds a shard: mid-write.
+            let t0 = Date()
+            var partial: String?
+            while p.isRunning && Date().timeIntervalSince(t0) < 60 {
+                if let d = try FileManager.default.contentsOfDirectory(atPath: dir).first(where: { $0.hasPrefix("out.partial-") }),
+                   (try? FileManager.default.contentsOfDirectory(atPath: dir + "/" + d))?.contains("train-00001.bin") == true {
+                    partial = d; break
+                }
+                usleep(20_000)
+            }
+            XCTAssertNotNil(partial, "\(name): prepare finished (or never wrote a shard) before it could be signalled")
+            XCTAssertTrue(partial?.hasSuffix("-\(p.processIdentifier)") ?? false, partial ?? "")
+            kill(p.processIdentifier, sig)
+            let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            XCTAssertEqual(p.terminationStatus, 128 + sig, "\(name): \(stderr)")
+            XCTAssertTrue(stderr.hasPrefix("alexnet-mp: prepare interrupted: removed the partial output ") && stderr.hasSuffix("/out is as it was\n"), "\(name): \(stderr)")
+            XCTAssertEqual(stderr.split(separator: "\n").count, 1, stderr)
+            let left = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains(".partial") || $0.contains(".old") }
+            XCTAssertEqual(left, [], "\(name): left behind")
+            XCTAssertEqual(FileManager.default.contents(atPath: dir + "/out/index.json"), before, "\(name): the earlier output changed")
+        }
+    }
+
     func testCIFAR10ConfigTrainsOnBinaryBatches() throws {
         let dir = Run.tempDir("cifar")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
