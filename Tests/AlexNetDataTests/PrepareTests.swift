@@ -1,3 +1,4 @@
+import _TestSupport
 import AlexNetCore
 import AlexNetData
 import XCTest
@@ -235,6 +236,93 @@ final class PrepareTests: XCTestCase {
         }
         XCTAssertEqual(FileManager.default.contents(atPath: out + "/index.json"), before, "the earlier output is as it was")
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir).sorted(), ["photos", "prepared"])
+    }
+
+    /// Sizes in index.json that would overflow or index out of bounds: refused in one line that
+    /// names index.json (or the shard the index is wrong about), never a trap.
+    func testHostileIndexSizesAreRefusedInOneLine() throws {
+        try runIsolated {
+            let dir = try makeScratchDirectory(self)
+            let root = dir + "/photos", out = dir + "/prepared"
+            try makeTree(root)
+            _ = try prepare(root, out)
+            let path = out + "/index.json"
+            let valid = try XCTUnwrap(FileManager.default.contents(atPath: path))
+            func edited(_ change: (inout [String: Any]) -> Void) throws -> Data {
+                var json = try XCTUnwrap(try JSONSerialization.jsonObject(with: valid) as? [String: Any])
+                change(&json)
+                return try JSONSerialization.data(withJSONObject: json)
+            }
+            func train(_ key: String, _ value: Any) -> (inout [String: Any]) -> Void {
+                { json in
+                    var splits = json["splits"] as! [String: Any], t = splits["train"] as! [String: Any]
+                    t[key] = value; splits["train"] = t; json["splits"] = splits
+                }
+            }
+            let cases: [(String, (inout [String: Any]) -> Void, String)] = [
+                ("huge size", { $0["size"] = 1 << 62 }, "index.json: size"),
+                ("size × size overflows", { $0["size"] = 1 << 40 }, "index.json: size"),
+                ("negative size", { $0["size"] = -256 }, "index.json: size"),
+                ("huge channels", { $0["channels"] = 1 << 62 }, "index.json: channels"),
+                ("no classes", { $0["classes"] = 0 }, "index.json: classes 0"),
+                ("count of Int.max", train("count", Int.max), "index.json: split 'train'"),
+                ("count and images per shard of Int.max", { json in
+                    train("count", Int.max)(&json); train("images_per_shard", Int.max)(&json); train("shards", ["train-00000.bin"])(&json)
+                }, "train-00000.bin: "),
+                ("negative count", train("count", -5), "index.json: split 'train'"),
+                ("no images per shard", train("images_per_shard", 0), "index.json: split 'train'"),
+                ("a shard outside the directory", train("shards", ["../../etc/passwd", "train-00001.bin", "train-00002.bin"]), "index.json: split 'train': shard name"),
+                ("a short eigenvector", { json in
+                    var pca = json["pca"] as! [String: Any]; pca["vectors"] = [[1.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]; json["pca"] = pca
+                }, "index.json: no colour PCA"),
+                ("not an object", { $0 = ["format": ["x"]] }, "index.json: not a valid prepare index"),
+            ]
+            for (what, change, expected) in cases {
+                try edited(change).write(to: URL(fileURLWithPath: path))
+                XCTAssertThrowsError(try PreparedData.open(out, classes: 2), what) { error in
+                    XCTAssertTrue(error is DataError, "\(what): \(type(of: error)) \(error)")
+                    XCTAssertTrue("\(error)".hasPrefix(out + "/") && "\(error)".contains(expected), "\(what): \(error)")
+                    XCTAssertFalse("\(error)".contains("\n"), "\(what): \(error)")
+                }
+            }
+        }
+    }
+
+    /// The fuzzer (`Fuzz.mutate`: truncations, flipped bits, extreme and random bytes) on every
+    /// file of a prepared directory, one file at a time: `PreparedData.open` accepts the
+    /// directory or throws a one-line DataError naming a file in it — never traps.
+    func testFuzzedPreparedFilesOnlyEverThrowOneLineErrors() throws {
+        try runIsolated {
+            let dir = try makeScratchDirectory(self)
+            let root = dir + "/photos", out = dir + "/prepared"
+            try makeTree(root)
+            var o = Prepare.Options(source: root, out: out)
+            o.size = 8; o.shardBytes = 2 * 3 * 8 * 8   // small images: the fuzzer's copies stay cheap
+            _ = try Prepare.run(o)
+            for (k, name) in ["index.json", "train-00000.bin", "train-00002.bin", "train-labels.bin", "val-labels.bin", "mean.bin", "classes.txt"].enumerated() {
+                let path = out + "/" + name
+                let valid = [UInt8](try XCTUnwrap(FileManager.default.contents(atPath: path), name))
+                var accepted = 0, refused = 0
+                for i in 0..<Fuzz.iterations {
+                    try Data(Fuzz.mutate(valid, iteration: i, target: UInt64(1000 + k))).write(to: URL(fileURLWithPath: path))
+                    do {
+                        let data = try PreparedData.open(out, classes: 2)
+                        XCTAssertEqual(data.train.count, data.train.labels.count)
+                        accepted += 1
+                    } catch let e as DataError {
+                        refused += 1
+                        if !e.description.hasPrefix(out + "/") || e.description.contains("\n") {
+                            XCTFail("\(name) seed \(Fuzz.seed) iteration \(i): not a one-line error naming a file of the directory: \(e)")
+                        }
+                    } catch {
+                        XCTFail("\(name) seed \(Fuzz.seed) iteration \(i): \(type(of: error)) instead of DataError: \(error)")
+                    }
+                }
+                XCTAssertGreaterThan(refused, 0, "\(name): no mutation was refused: the fuzzing does not reach the checks")
+                try Data(valid).write(to: URL(fileURLWithPath: path))
+                _ = accepted
+            }
+        }
     }
 
     func testOpeningABrokenPreparedDirectoryNamesTheFile() throws {
