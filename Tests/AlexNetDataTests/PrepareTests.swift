@@ -171,6 +171,26 @@ final class PrepareTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/out2"), "nothing half-written")
     }
 
+    /// Files are picked by extension (.jpg, .jpeg, .png, any case), and decoded by what their
+    /// first bytes say: a PNG named .JPEG (ILSVRC's training set has one) is read as a PNG.
+    func testTheFirstBytesDecideTheFormatAndTheExtensionPicksTheFiles() throws {
+        let dir = try makeScratchDirectory(self)
+        let root = dir + "/photos"
+        try FileManager.default.createDirectory(atPath: root + "/train/a", withIntermediateDirectories: true)
+        let png = try PhotoEncoder.png(square, width: 256, height: 256)
+        try writeFile(png, root + "/train/a", "png-named.JPEG")
+        try writeFile(try PhotoEncoder.jpeg(smoothImage(300, 256), width: 300, height: 256), root + "/train/a", "jpeg-named.png")
+        try writeFile(png, root + "/train/a", "png-named.gif")
+        let report = try prepare(root, dir + "/out")
+        XCTAssertEqual(report.written.map(\.images), [2])
+        XCTAssertEqual(report.skipped.map { ($0.file as NSString).lastPathComponent }, ["png-named.gif"])
+        XCTAssertEqual(report.skipped.first?.reason, "not a .jpg, .jpeg or .png file")
+        let data = try PreparedData.open(dir + "/out", classes: 1)
+        XCTAssertNil(data.val)
+        // Sorted by name, jpeg-named.png comes first; the PNG is stored exactly.
+        XCTAssertEqual(Array(data.train.imageBytes(1)), planar(square, 256, 256))
+    }
+
     func testBadSourcesStopWithAClearMessage() throws {
         let dir = try makeScratchDirectory(self)
         let fm = FileManager.default

@@ -88,6 +88,59 @@ final class PrepareTrainTests: XCTestCase {
         let bad = try Run.alexnet(["eval", "--model", dir + "/two", "--views", "5"])
         XCTAssertNotEqual(bad.status, 0)
         XCTAssertTrue(bad.stderr.contains("--views takes 1 or 10"), bad.stderr)
+
+        // The report of the paper's config on prepared photographs: every model section, the
+        // conv1 kernels in colour with a saturation per group, the classes by name.
+        let r = try Run.alexnet(["report", dir + "/two", "--neighbour-pool", "18", "--examples", "3"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let html = try String(contentsOfFile: dir + "/two/report.html", encoding: .utf8)
+        for h in ["conv1 kernels", "Top-5 guesses", "Nearest neighbours in fc7", "Confusion matrix"] {
+            XCTAssertTrue(html.contains(">\(h)</h"), "no section \(h)")
+        }
+        XCTAssertFalse(html.contains("Skipped"), "a model section was skipped")
+        for g in 0..<2 { XCTAssertTrue(html.contains("group \(g) (GPU \(g + 1) in the paper): 48 kernels 11×11×3; mean colour saturation 0."), "group \(g)") }
+        for name in ["boat", "cat", "tree"] { XCTAssertTrue(html.contains(">\(name)<"), "class name \(name)") }
+    }
+
+    /// A prepared directory without val/ (which prepare allows): train runs, saying once that
+    /// there is no validation and what the plateau schedule watches instead; metrics.csv has nan
+    /// validation errors; eval refuses in one line; compare and the report say so.
+    func testPreparedDirectoryWithoutValidationTrainsAndSaysSo() throws {
+        let dir = Run.tempDir("prepare-noval")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try makeTree(dir + "/photos")
+        try FileManager.default.removeItem(atPath: dir + "/photos/val")
+        let prep = try Run.alexnet(["prepare", "--source", dir + "/photos", "--out", dir + "/prepared", "--size", "32", "--jobs", "2"])
+        XCTAssertEqual(prep.status, 0, prep.stderr)
+        XCTAssertTrue(prep.stdout.contains("wrote 18 train images of 32×32") && prep.stdout.contains("no validation images"), prep.stdout)
+        // The CIFAR-10 net (24×24 crops of 32×32 colour images) on the prepared directory.
+        let text = try String(contentsOfFile: Run.packageRoot.path + "/configs/cifar10.yaml", encoding: .utf8)
+        let config = text.replacingOccurrences(of: "source: cifar10", with: "source: prepared")
+            .replacingOccurrences(of: "batch: 128", with: "batch: 4")
+        try config.write(toFile: dir + "/noval.yaml", atomically: true, encoding: .utf8)
+        let t = try Run.alexnet(["train", "--config", dir + "/noval.yaml", "--data", dir + "/prepared", "--epochs", "2", "--out", dir + "/run"])
+        XCTAssertEqual(t.status, 0, t.stderr)
+        let notes = t.stdout.split(separator: "\n").filter { $0.hasPrefix("note: ") }
+        XCTAssertEqual(notes.count, 1, t.stdout)
+        XCTAssertTrue(notes.first?.contains("no validation split") == true && notes.first?.contains("plateau schedule divides the rate when the epoch's training top-1 error") == true, t.stdout)
+        XCTAssertTrue(t.stdout.contains("18 training and 0 validation images") && t.stdout.contains("(no validation split)"), t.stdout)
+        let rows = try String(contentsOfFile: dir + "/run/metrics.csv", encoding: .utf8).split(separator: "\n").dropFirst()
+        XCTAssertEqual(rows.count, 2)
+        for row in rows { XCTAssertEqual(row.split(separator: ",")[5...6].map(String.init), ["nan", "nan"], String(row)) }
+
+        let e = try Run.alexnet(["eval", "--model", dir + "/run"])
+        XCTAssertEqual(e.status, 1)
+        XCTAssertEqual(e.stderr, "alexnet-mp: error: \(dir)/prepared: has no validation split (prepare found no val/ folder): there are no test images to evaluate\n")
+        let c = try Run.alexnet(["compare", dir + "/run"])
+        XCTAssertEqual(c.status, 0, c.stderr)
+        XCTAssertTrue(c.stdout.contains("no val") && !c.stdout.contains("nan"), c.stdout)
+        let r = try Run.alexnet(["report", dir + "/run", "--neighbour-pool", "18"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let html = try String(contentsOfFile: dir + "/run/report.html", encoding: .utf8)
+        XCTAssertTrue(html.contains("has no validation split (prepare found no val/ folder), so there are no test images"), "no note on the missing test images")
+        XCTAssertTrue(html.contains("no validation split (final training top-1 error"))
+        XCTAssertTrue(html.contains("mean colour saturation 0."), "the colour kernels are still shown")
     }
 
     func testPrepareRefusesBadSourcesInOneLine() throws {
