@@ -32,10 +32,14 @@ public enum Prepare {
         public init(source: String, out: String) { self.source = source; self.out = out }
     }
 
-    /// `run` was stopped by `shouldStop`: its partial output is removed, and `OUT` is as it was.
+    /// `run` was stopped by `shouldStop`: its partial output (nil while the source was being
+    /// listed, before any) is removed, and `OUT` is as it was.
     public struct Interrupted: Error, CustomStringConvertible {
-        public let partial: String, out: String
-        public var description: String { "interrupted: removed the partial output \(partial); \(out) is as it was" }
+        public let partial: String?, out: String
+        public var description: String {
+            partial.map { "interrupted: removed the partial output \($0); \(out) is as it was" }
+                ?? "interrupted while listing the source, before writing anything; \(out) is as it was"
+        }
     }
 
     public struct Report: Sendable {
@@ -62,6 +66,7 @@ public enum Prepare {
             throw DataError(o.source, "source directory does not exist")
         }
         var report = Report()
+        let stop = o.shouldStop ?? { false }
         // Which splits, and their labelled files.
         var splits: [(name: String, dir: String)] = []
         let trainDir = (o.source as NSString).appendingPathComponent("train")
@@ -76,7 +81,7 @@ public enum Prepare {
         if fm.fileExists(atPath: valDir, isDirectory: &isDir), isDir.boolValue { splits.append(("val", valDir)) }
 
         var named: [String: [(path: String, cls: String)]] = [:]
-        for s in splits { named[s.name] = try scan(s.dir, skipped: &report.skipped) }
+        for s in splits { named[s.name] = try scan(s.dir, skipped: &report.skipped, stop: stop, output: o.out) }
         let classes = Array(Set(named["train"]!.map(\.cls))).sorted()
         guard !classes.isEmpty else { throw DataError(trainDir, "no images found") }
         let classIndex = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, $0) })
@@ -91,7 +96,6 @@ public enum Prepare {
         }
         report.classes = classes.count
 
-        let stop = o.shouldStop ?? { false }
         // Write into a temporary directory next to the output, renamed at the end. Partial
         // outputs that earlier runs on this machine left when they died go first.
         let out = (o.out as NSString).standardizingPath
@@ -264,7 +268,9 @@ public enum Prepare {
     }
 
     /// The files of one split, with their class names; skipped files are recorded with why.
-    static func scan(_ dir: String, skipped: inout [(file: String, reason: String)]) throws -> [(path: String, cls: String)] {
+    /// `stop` is asked per class folder (listing ILSVRC's 1.28 M files takes a while).
+    static func scan(_ dir: String, skipped: inout [(file: String, reason: String)], stop: () -> Bool = { false },
+                     output: String = "") throws -> [(path: String, cls: String)] {
         let fm = FileManager.default
         let csv = (dir as NSString).appendingPathComponent("labels.csv")
         var out: [(path: String, cls: String)] = []
@@ -287,6 +293,7 @@ public enum Prepare {
         let entries = (try? fm.contentsOfDirectory(atPath: dir)) ?? []
         var isDir: ObjCBool = false
         for cls in entries.sorted() where !cls.hasPrefix(".") {
+            if stop() { throw Interrupted(partial: nil, out: output) }
             let classDir = (dir as NSString).appendingPathComponent(cls)
             guard fm.fileExists(atPath: classDir, isDirectory: &isDir), isDir.boolValue else {
                 skipped.append((classDir, "not inside a class folder")); continue

@@ -250,11 +250,17 @@ final class PrepareTests: XCTestCase {
         let progressSeen = Counter()
         o.shouldStop = { progressSeen.value > 0 }   // after the first chunk
         XCTAssertThrowsError(try Prepare.run(o) { _, _ in progressSeen.increment() }) { error in
-            guard let e = error as? Prepare.Interrupted else { return XCTFail("\(type(of: error)): \(error)") }
-            XCTAssertTrue(e.partial.hasPrefix((out as NSString).standardizingPath + ".partial-"), e.partial)
-            XCTAssertFalse(FileManager.default.fileExists(atPath: e.partial), "the partial output is removed")
+            guard let e = error as? Prepare.Interrupted, let partial = e.partial else { return XCTFail("\(type(of: error)): \(error)") }
+            XCTAssertTrue(partial.hasPrefix((out as NSString).standardizingPath + ".partial-"), partial)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: partial), "the partial output is removed")
         }
         XCTAssertEqual(FileManager.default.contents(atPath: out + "/index.json"), before, "the earlier output is as it was")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir).sorted(), ["photos", "prepared"])
+        // Stopped while the source is listed: nothing was written yet.
+        o.shouldStop = { true }
+        XCTAssertThrowsError(try Prepare.run(o)) { error in
+            XCTAssertEqual("\(error)", "interrupted while listing the source, before writing anything; \(out) is as it was")
+        }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir).sorted(), ["photos", "prepared"])
     }
 
