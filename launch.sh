@@ -8,8 +8,9 @@
 #   ./launch.sh bench [ARGS]    `alexnet-mp bench` on 1 rank and on 2 ranks
 #   ./launch.sh compare [--seeds K] [--family fashion-mnist] [ARGS]
 #                               train the one-group net on 1 rank and the two-group net on 2 ranks,
-#                               same seeds, K seeds each; then print `alexnet-mp compare` of the runs
-#                               and write `alexnet-mp report` of them (<root>/report.html)
+#                               same seeds, K seeds each; then evaluate each run with 10 views (eval
+#                               --views 10), print `alexnet-mp compare` of the runs (1-view and 10-view
+#                               errors included) and write `alexnet-mp report` of them (<root>/report.html)
 #   ./launch.sh setup           only install the Debian packages and build
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -76,6 +77,8 @@ case "$cmd" in
             mpi 2 "$BIN" train --config "configs/$family.yaml" --seed "$seed" --out "$root/twogroup-seed$seed" "${extra[@]}"
             dirs+=("$root/onegroup-seed$seed" "$root/twogroup-seed$seed")
         done
+        # The paper's ten-view testing of every run (eval-views.csv, which compare reads)
+        for d in "${dirs[@]}"; do "$BIN" eval --model "$d" --views 10; done
         "$BIN" compare "${dirs[@]}" | tee "$root/compare.txt"
         "$BIN" report "${dirs[@]}" --out "$root/report.html" >/dev/null
         echo "runs and compare.txt in $root"

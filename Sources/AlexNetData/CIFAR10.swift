@@ -44,6 +44,17 @@ public enum CIFAR10 {
         return (try load(trainFiles.map(path), classes: classes), try load([path(testFile)], classes: classes))
     }
 
+    /// The class names of `batches.meta.txt` (shipped with the binary batches: one name per
+    /// line), when it is there and names exactly `classes` classes; nil otherwise (the names
+    /// are only for display).
+    public static func classNames(in dir: String, classes: Int) -> [String]? {
+        guard let text = try? String(contentsOfFile: (dir as NSString).appendingPathComponent("batches.meta.txt"), encoding: .utf8) else {
+            return nil
+        }
+        let names = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        return names.count == classes ? names : nil
+    }
+
     /// The colour PCA of a set's pixels (as `prepare` computes it for photographs).
     public static func colourPCA(_ set: ImageSet) -> ColourPCA {
         var sum = [Double](repeating: 0, count: 3), products = [Double](repeating: 0, count: 9)

@@ -26,22 +26,35 @@ public struct ImageSet: Sendable {
     /// Image `i`, `[channels][height][width]`; valid while the set lives.
     @inline(__always) public func image(_ i: Int) -> UnsafePointer<UInt8> { storage.image(i) }
 
-    /// Every pixel, copied into one array (for tests and small sets; a mapped set may not fit in memory).
-    public var pixels: [UInt8] {
-        var out = [UInt8](repeating: 0, count: count * imageSize)
-        out.withUnsafeMutableBufferPointer { b in
-            for i in 0..<count { (b.baseAddress! + i * imageSize).update(from: image(i), count: imageSize) }
-        }
-        return out
+    /// Image `i`'s `channels·height·width` bytes, without copying (valid while the set lives).
+    @inline(__always) public func imageBytes(_ i: Int) -> UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(start: storage.image(i), count: imageSize)
+    }
+
+    /// The images at `indices` (in that order, repeats allowed), sharing this set's storage:
+    /// nothing is copied, so a sample of a mapped set costs no memory.
+    public func subset(_ indices: [Int]) -> ImageSet {
+        precondition(indices.allSatisfy { $0 >= 0 && $0 < count })
+        return ImageSet(count: indices.count, channels: channels, height: height, width: width,
+                        storage: storage.subset(indices), labels: indices.map { labels[$0] })
+    }
+
+    /// A set of no images (a prepared directory without a validation split).
+    public static func empty(channels: Int, height: Int, width: Int) -> ImageSet {
+        ImageSet(count: 0, channels: channels, height: height, width: width, pixels: [], labels: [])
     }
 }
 
 /// Where an image set's pixels live: one block in memory, or several shard files mapped
-/// read-only, each holding `imagesPerSegment` whole images (the last may hold fewer).
+/// read-only, each holding `imagesPerSegment` whole images (the last may hold fewer), or a
+/// selection of another storage's images (a subset, which shares that storage's memory).
 public final class PixelStorage: @unchecked Sendable {
     public let imageSize: Int, count: Int
     private let segments: [UnsafePointer<UInt8>]
     private let imagesPerSegment: Int
+    /// For a subset: image i is the parent's image `selection[i]`; `parent` keeps its memory alive.
+    private let selection: [Int]?
+    private let parent: PixelStorage?
     private let release: () -> Void
 
     /// A copy of `pixels` (count × imageSize bytes) in memory.
@@ -51,17 +64,28 @@ public final class PixelStorage: @unchecked Sendable {
         pixels.withUnsafeBufferPointer { if let b = $0.baseAddress { p.update(from: b, count: pixels.count) } }
         self.imageSize = imageSize; count = pixels.count / imageSize
         segments = [UnsafePointer(p)]; imagesPerSegment = max(count, 1)
+        selection = nil; parent = nil
         release = { p.deallocate() }
     }
 
     /// Maps `files` read-only; file k holds `imagesPerFile` images (the last one `count` minus the rest).
+    /// Every size is checked with overflow-checked arithmetic before anything is mapped.
     public init(mapping files: [String], imagesPerFile: Int, count: Int, imageSize: Int) throws {
+        let name = files.last ?? "shards"
+        guard imageSize > 0, imagesPerFile > 0, count >= 0 else {
+            throw DataError(name, "\(count) images of \(imageSize) bytes at \(imagesPerFile) per shard is not a shard layout")
+        }
+        let (capacity, o1) = files.count.multipliedReportingOverflow(by: imagesPerFile)
+        guard !o1, capacity >= count else { throw DataError(name, "\(files.count) shards of \(imagesPerFile) images cannot hold \(count)") }
         var maps: [(UnsafeMutableRawPointer, Int)] = []
         var bases: [UnsafePointer<UInt8>] = []
         let unmapAll = { for (p, n) in maps { munmap(p, n) } }
         for (k, file) in files.enumerated() {
-            let want = min(imagesPerFile, count - k * imagesPerFile) * imageSize
-            guard want > 0 else { unmapAll(); throw DataError(file, "shard not needed for \(count) images (index and shards disagree)") }
+            // k·imagesPerFile < capacity: no overflow.
+            let images = min(imagesPerFile, count - k * imagesPerFile)
+            guard images > 0 else { unmapAll(); throw DataError(file, "shard not needed for \(count) images (index and shards disagree)") }
+            let (want, o2) = images.multipliedReportingOverflow(by: imageSize)
+            guard !o2 else { unmapAll(); throw DataError(file, "\(images) images of \(imageSize) bytes is more than a file can hold") }
             let fd = open(file, O_RDONLY)
             guard fd >= 0 else { unmapAll(); throw DataError(file, "cannot open shard: \(String(cString: strerror(errno)))") }
             defer { close(fd) }
@@ -76,18 +100,28 @@ public final class PixelStorage: @unchecked Sendable {
             maps.append((p, want))
             bases.append(UnsafePointer(p.assumingMemoryBound(to: UInt8.self)))
         }
-        guard files.count * imagesPerFile >= count else {
-            unmapAll(); throw DataError(files.last ?? "shards", "\(files.count) shards of \(imagesPerFile) images cannot hold \(count)")
-        }
         self.imageSize = imageSize; self.count = count
-        segments = bases; imagesPerSegment = max(imagesPerFile, 1)
+        segments = bases; imagesPerSegment = imagesPerFile
+        selection = nil; parent = nil
         release = unmapAll
     }
+
+    private init(subsetOf base: PixelStorage, _ indices: [Int]) {
+        imageSize = base.imageSize; count = indices.count
+        segments = base.segments; imagesPerSegment = base.imagesPerSegment
+        selection = indices.map { base.selection?[$0] ?? $0 }
+        parent = base.parent ?? base
+        release = {}
+    }
+
+    /// Images `indices` of this storage, sharing its memory (nothing copied).
+    public func subset(_ indices: [Int]) -> PixelStorage { PixelStorage(subsetOf: self, indices) }
 
     deinit { release() }
 
     @inline(__always) public func image(_ i: Int) -> UnsafePointer<UInt8> {
-        segments[i / imagesPerSegment] + (i % imagesPerSegment) * imageSize
+        let j = selection?[i] ?? i
+        return segments[j / imagesPerSegment] + (j % imagesPerSegment) * imageSize
     }
 }
 

@@ -10,7 +10,8 @@ import Foundation
 /// - flat: `val/*.JPEG` with `val/labels.csv` of `file,class` lines (a `file,class` header is skipped).
 /// A source with no `train/` but a `labels.csv` is a flat training split.
 ///
-/// Output directory (written under a temporary name, renamed at the end):
+/// Output directory (written as `OUT.partial-HOST-PID`, renamed to `OUT` at the end; removed
+/// when the run fails or `shouldStop` says so, and by a later run if this process died):
 /// - `index.json`: size, channels, classes, per split the image count, images per shard and
 ///   shard names, and the colour PCA;
 /// - `train-00000.bin`, … : images `[3][size][size]` back to back, no header;
@@ -25,12 +26,27 @@ public enum Prepare {
         public var jobs = 1
         /// Bytes per shard file (rounded down to whole images).
         public var shardBytes = 1 << 30
+        /// Asked before every image and between steps (the command's SIGINT / SIGTERM): when it
+        /// says true, the run removes its partial output and throws `Interrupted`.
+        public var shouldStop: (@Sendable () -> Bool)?
         public init(source: String, out: String) { self.source = source; self.out = out }
+    }
+
+    /// `run` was stopped by `shouldStop`: its partial output (nil while the source was being
+    /// listed, before any) is removed, and `OUT` is as it was.
+    public struct Interrupted: Error, CustomStringConvertible {
+        public let partial: String?, out: String
+        public var description: String {
+            partial.map { "interrupted: removed the partial output \($0); \(out) is as it was" }
+                ?? "interrupted while listing the source, before writing anything; \(out) is as it was"
+        }
     }
 
     public struct Report: Sendable {
         public var written: [(split: String, images: Int)] = []
         public var skipped: [(file: String, reason: String)] = []
+        /// Partial outputs of earlier runs that died (their process is gone), removed at the start.
+        public var removedStale: [String] = []
         public var classes = 0
         public var seconds = 0.0
         public var imagesPerSecond: Double { Double(written.reduce(0) { $0 + $1.images }) / max(seconds, 1e-9) }
@@ -50,6 +66,7 @@ public enum Prepare {
             throw DataError(o.source, "source directory does not exist")
         }
         var report = Report()
+        let stop = o.shouldStop ?? { false }
         // Which splits, and their labelled files.
         var splits: [(name: String, dir: String)] = []
         let trainDir = (o.source as NSString).appendingPathComponent("train")
@@ -64,7 +81,7 @@ public enum Prepare {
         if fm.fileExists(atPath: valDir, isDirectory: &isDir), isDir.boolValue { splits.append(("val", valDir)) }
 
         var named: [String: [(path: String, cls: String)]] = [:]
-        for s in splits { named[s.name] = try scan(s.dir, skipped: &report.skipped) }
+        for s in splits { named[s.name] = try scan(s.dir, skipped: &report.skipped, stop: stop, output: o.out) }
         let classes = Array(Set(named["train"]!.map(\.cls))).sorted()
         guard !classes.isEmpty else { throw DataError(trainDir, "no images found") }
         let classIndex = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, $0) })
@@ -79,15 +96,18 @@ public enum Prepare {
         }
         report.classes = classes.count
 
-        // Write into a temporary directory next to the output, renamed at the end.
+        // Write into a temporary directory next to the output, renamed at the end. Partial
+        // outputs that earlier runs on this machine left when they died go first.
         let out = (o.out as NSString).standardizingPath
-        let tmp = out + ".partial-\(getpid())"
+        report.removedStale = removeStalePartials(of: out)
+        let tmp = partialPath(out, pid: getpid())
         try? fm.removeItem(atPath: tmp)
         do { try fm.createDirectory(atPath: tmp, withIntermediateDirectories: true) } catch {
             throw DataError(o.out, "cannot create the output directory: \(error.localizedDescription)")
         }
         var finished = false
         defer { if !finished { try? fm.removeItem(atPath: tmp) } }
+        let interrupted = Interrupted(partial: tmp, out: o.out)
 
         let S = o.size, imageSize = 3 * S * S
         let perShard = max(1, o.shardBytes / imageSize)
@@ -108,6 +128,7 @@ public enum Prepare {
             var inShard = 0
             var start = 0
             while start < list.count {
+                if stop() { throw interrupted }
                 let part = Array(list[start..<min(start + chunk, list.count)])
                 // Decode and resize in parallel into per-slot buffers; write in source order.
                 let pixels = UnsafeMutablePointer<UInt8>.allocate(capacity: part.count * imageSize)
@@ -116,7 +137,7 @@ public enum Prepare {
                 let results = Results(part.count)
                 parallel(jobs) { worker in
                     var i = worker
-                    while i < part.count {
+                    while i < part.count && !stop() {
                         do {
                             let bytes = try readFile(part[i].path)
                             let photo = try Photo.decode(bytes)
@@ -129,6 +150,7 @@ public enum Prepare {
                         i += jobs
                     }
                 }
+                if stop() { throw interrupted }   // the images the workers skipped must not look unreadable
                 var meanImages: [Int] = []
                 for (i, item) in part.enumerated() {
                     switch results.get(i) {
@@ -192,6 +214,7 @@ public enum Prepare {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try writeData(try encoder.encode(index), tmp, PreparedIndex.fileName)
 
+        if stop() { throw interrupted }
         // Swap the new directory in; the old one (a re-run) goes only once the new is in place.
         let old = out + ".old-\(getpid())"
         let hadOld = fm.fileExists(atPath: out)
@@ -209,8 +232,45 @@ public enum Prepare {
         return report
     }
 
+    /// Where a run with process id `pid` on this machine writes `out` before renaming it:
+    /// `OUT.partial-HOST-PID` (the host, so that a run on another machine sharing the file
+    /// system is never taken for a dead one).
+    public static func partialPath(_ out: String, pid: Int32) -> String {
+        "\((out as NSString).standardizingPath).partial-\(hostName)-\(pid)"
+    }
+
+    static var hostName: String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        let name = String(cString: buffer).replacingOccurrences(of: "/", with: "_")
+        return name.isEmpty ? "localhost" : name
+    }
+
+    /// Removes `OUT.partial-HOST-PID` directories (and `OUT.partial-PID`, the older name) that
+    /// runs on this machine left behind: those whose process no longer exists. Returns them.
+    /// A partial output of a live process, or of another host, is left alone.
+    static func removeStalePartials(of out: String) -> [String] {
+        let fm = FileManager.default
+        let parent = (out as NSString).deletingLastPathComponent, prefix = (out as NSString).lastPathComponent + ".partial-"
+        var removed: [String] = []
+        for name in ((try? fm.contentsOfDirectory(atPath: parent.isEmpty ? "." : parent)) ?? []) where name.hasPrefix(prefix) {
+            let owner = name.dropFirst(prefix.count)
+            let pidText = owner.split(separator: "-", omittingEmptySubsequences: false).last ?? ""
+            guard let pid = Int32(pidText), pid > 0 else { continue }
+            let host = owner.count > pidText.count ? String(owner.dropLast(pidText.count + 1)) : nil
+            guard host == nil || host == hostName, pid != getpid() else { continue }
+            let alive = kill(pid, 0) == 0 || errno == EPERM
+            guard !alive else { continue }
+            let path = (parent as NSString).appendingPathComponent(name)
+            if (try? fm.removeItem(atPath: path)) != nil { removed.append(path) }
+        }
+        return removed
+    }
+
     /// The files of one split, with their class names; skipped files are recorded with why.
-    static func scan(_ dir: String, skipped: inout [(file: String, reason: String)]) throws -> [(path: String, cls: String)] {
+    /// `stop` is asked per class folder (listing ILSVRC's 1.28 M files takes a while).
+    static func scan(_ dir: String, skipped: inout [(file: String, reason: String)], stop: () -> Bool = { false },
+                     output: String = "") throws -> [(path: String, cls: String)] {
         let fm = FileManager.default
         let csv = (dir as NSString).appendingPathComponent("labels.csv")
         var out: [(path: String, cls: String)] = []
@@ -233,6 +293,7 @@ public enum Prepare {
         let entries = (try? fm.contentsOfDirectory(atPath: dir)) ?? []
         var isDir: ObjCBool = false
         for cls in entries.sorted() where !cls.hasPrefix(".") {
+            if stop() { throw Interrupted(partial: nil, out: output) }
             let classDir = (dir as NSString).appendingPathComponent(cls)
             guard fm.fileExists(atPath: classDir, isDirectory: &isDir), isDir.boolValue else {
                 skipped.append((classDir, "not inside a class folder")); continue
@@ -329,13 +390,22 @@ public struct PreparedIndex: Codable, Sendable {
     }
 }
 
-/// A prepared directory opened for training: the shards mapped, not read.
+/// A prepared directory opened for training: the shards mapped, not read. Every size in
+/// `index.json` is checked (with overflow-checked arithmetic) against the files before anything
+/// is mapped; a bad one is refused with one line naming the file.
 public struct PreparedData: Sendable {
-    public let train: ImageSet, val: ImageSet
+    public let train: ImageSet
+    /// The validation images; nil when the directory has none (`prepare` found no `val/`
+    /// folder, or could read none of its images).
+    public let val: ImageSet?
+    /// Class names, `classes.txt` line k for class k.
     public let classes: [String]
     /// Per-pixel mean of the training images, raw pixel units, `[3][size][size]`.
     public let mean: [Float]
     public let pca: ColourPCA
+
+    /// The largest image side accepted from an index (`prepare --size` allows 4096).
+    static let largestSize = 1 << 16
 
     public static func open(_ dir: String, classes expected: Int) throws -> PreparedData {
         let fm = FileManager.default
@@ -343,27 +413,56 @@ public struct PreparedData: Sendable {
         guard fm.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
             throw DataError(dir, "data directory does not exist")
         }
-        let path = (dir as NSString).appendingPathComponent(PreparedIndex.fileName)
+        func file(_ name: String) -> String { (dir as NSString).appendingPathComponent(name) }
+        let path = file(PreparedIndex.fileName)
         guard let data = fm.contents(atPath: path) else {
             throw DataError(path, "no such file: not a directory written by `alexnet-mp prepare`")
         }
         let index: PreparedIndex
         do { index = try JSONDecoder().decode(PreparedIndex.self, from: data) } catch {
-            throw DataError(path, "not a valid prepare index (\(error))")
+            throw DataError(path, "not a valid prepare index (\(oneLine(error)))")
         }
         guard index.format == "alexnet-mp prepared 1" else { throw DataError(path, "unknown format '\(index.format)'") }
+        guard index.size >= 1, index.size <= largestSize else {
+            throw DataError(path, "size \(index.size) is not an image side (1 to \(largestSize))")
+        }
+        guard index.channels == 1 || index.channels == 3 else {
+            throw DataError(path, "channels \(index.channels): prepared images have 1 or 3 channels")
+        }
+        guard index.classes >= 1 else { throw DataError(path, "classes \(index.classes): must be at least 1") }
         guard index.classes <= expected else {
             throw DataError(path, "has \(index.classes) classes but model.classes is \(expected)")
         }
-        guard let pca = index.pca, pca.values.count == 3, pca.vectors.count == 3 else { throw DataError(path, "no colour PCA") }
-        let S = index.size, imageSize = index.channels * S * S
-        func open(_ name: String) throws -> ImageSet {
-            guard let split = index.splits[name] else { throw DataError(path, "has no '\(name)' split (prepare found no \(name)/ folder)") }
-            guard split.count > 0 else { throw DataError(path, "the '\(name)' split is empty") }
-            let storage = try PixelStorage(mapping: split.shards.map { (dir as NSString).appendingPathComponent($0) },
-                                           imagesPerFile: split.imagesPerShard, count: split.count, imageSize: imageSize)
-            let labelPath = (dir as NSString).appendingPathComponent("\(name)-labels.bin")
-            guard let raw = fm.contents(atPath: labelPath), raw.count == 4 * split.count else {
+        guard let pca = index.pca, pca.values.count == 3, pca.vectors.count == 3, pca.vectors.allSatisfy({ $0.count == 3 }),
+              (pca.values + pca.vectors.joined()).allSatisfy(\.isFinite) else {
+            throw DataError(path, "no colour PCA (3 finite eigenvalues and 3 eigenvectors of 3 values)")
+        }
+        let S = index.size
+        let (plane, o1) = S.multipliedReportingOverflow(by: S)
+        let (imageSize, o2) = plane.multipliedReportingOverflow(by: index.channels)
+        guard !o1, !o2 else { throw DataError(path, "size \(S) × \(S) × \(index.channels) overflows") }
+
+        func open(_ name: String) throws -> ImageSet? {
+            guard let split = index.splits[name] else { return nil }
+            guard split.count >= 0, split.imagesPerShard >= 1 else {
+                throw DataError(path, "split '\(name)': count \(split.count) must not be negative and images_per_shard \(split.imagesPerShard) must be positive")
+            }
+            if split.count == 0 {
+                guard split.shards.isEmpty else { throw DataError(path, "split '\(name)': no images but \(split.shards.count) shards") }
+                return nil
+            }
+            let needed = (split.count - 1) / split.imagesPerShard + 1
+            guard split.shards.count == needed else {
+                throw DataError(path, "split '\(name)': \(split.count) images at \(split.imagesPerShard) per shard need \(needed) shard\(needed == 1 ? "" : "s"), the index lists \(split.shards.count)")
+            }
+            if let bad = split.shards.first(where: { $0.isEmpty || $0.contains("/") || $0 == "." || $0 == ".." }) {
+                throw DataError(path, "split '\(name)': shard name '\(bad)' is not a file name in the directory")
+            }
+            let storage = try PixelStorage(mapping: split.shards.map(file), imagesPerFile: split.imagesPerShard,
+                                           count: split.count, imageSize: imageSize)
+            let labelPath = file("\(name)-labels.bin")
+            let (labelBytes, o) = split.count.multipliedReportingOverflow(by: 4)
+            guard !o, let raw = fm.contents(atPath: labelPath), raw.count == labelBytes else {
                 throw DataError(labelPath, "missing or not \(split.count) Int32 labels")
             }
             let labels = raw.withUnsafeBytes { b in (0..<split.count).map { Int32(littleEndian: b.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self)) } }
@@ -372,14 +471,41 @@ public struct PreparedData: Sendable {
             }
             return ImageSet(count: split.count, channels: index.channels, height: S, width: S, storage: storage, labels: labels)
         }
-        let train = try open("train"), val = try open("val")
-        let meanPath = (dir as NSString).appendingPathComponent("mean.bin")
+        guard let train = try open("train") else { throw DataError(path, "has no training images (the 'train' split is missing or empty)") }
+        let val = try open("val")
+        let meanPath = file("mean.bin")
         guard let rawMean = fm.contents(atPath: meanPath), rawMean.count == 4 * imageSize else {
             throw DataError(meanPath, "missing or not \(imageSize) Float32 values")
         }
         let mean = rawMean.withUnsafeBytes { b in (0..<imageSize).map { Float(bitPattern: UInt32(littleEndian: b.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) } }
-        let classesPath = (dir as NSString).appendingPathComponent("classes.txt")
-        let names = ((try? String(contentsOfFile: classesPath, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
-        return PreparedData(train: train, val: val, classes: names, mean: mean, pca: pca)
+        if let bad = mean.firstIndex(where: { !$0.isFinite || $0 < 0 || $0 > 255 }) {
+            throw DataError(meanPath, "value \(bad) is \(mean[bad]), not a mean of 8-bit pixels")
+        }
+        let classesPath = file("classes.txt")
+        guard let text = try? String(contentsOfFile: classesPath, encoding: .utf8) else {
+            throw DataError(classesPath, "missing or not UTF-8 text")
+        }
+        let names = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        guard names.count == index.classes + 1, names.last == "", !names.dropLast().contains("") else {
+            throw DataError(classesPath, "does not hold one name per line for the \(index.classes) classes of \(PreparedIndex.fileName)")
+        }
+        return PreparedData(train: train, val: val, classes: Array(names.dropLast()), mean: mean, pca: pca)
     }
+}
+
+/// An error's description on one line (a decoding error: where, and what).
+func oneLine(_ error: Error) -> String {
+    let text: String
+    switch error {
+    case DecodingError.dataCorrupted(let c): text = c.debugDescription + codingPathText(c.codingPath)
+    case DecodingError.keyNotFound(let k, let c): text = "missing key '\(k.stringValue)'" + codingPathText(c.codingPath)
+    case DecodingError.typeMismatch(let t, let c): text = "expected \(t)" + codingPathText(c.codingPath)
+    case DecodingError.valueNotFound(let t, let c): text = "expected \(t), found null" + codingPathText(c.codingPath)
+    default: text = "\(error)"
+    }
+    return text.split(whereSeparator: \.isNewline).joined(separator: " ")
+}
+
+private func codingPathText(_ path: [CodingKey]) -> String {
+    path.isEmpty ? "" : " at " + path.map { $0.intValue.map { "[\($0)]" } ?? "." + $0.stringValue }.joined().drop { $0 == "." }
 }

@@ -40,6 +40,32 @@ public struct Bitmap: Sendable, Equatable {
         return out
     }
 
+    /// The image made to fit a `side`×`side` box on screen: a small one enlarged by the largest
+    /// whole factor that fits (nearest neighbour, so its pixels stay sharp), a large one shrunk
+    /// by the smallest whole factor that fits (`reduced`).
+    public func fitted(_ side: Int) -> Bitmap {
+        let longer = max(width, height, 1)
+        return longer <= side ? scaled(by: max(1, side / longer)) : reduced(by: (longer + side - 1) / side)
+    }
+
+    /// Each `factor`×`factor` block averaged into one pixel (rounded to nearest); a remainder
+    /// of fewer than `factor` rows or columns at the bottom or right is dropped.
+    public func reduced(by factor: Int) -> Bitmap {
+        precondition(factor >= 1)
+        var out = Bitmap(width: max(1, width / factor), height: max(1, height / factor), channels: channels)
+        let fy = min(factor, height), fx = min(factor, width), n = fy * fx
+        for y in 0..<out.height {
+            for x in 0..<out.width {
+                for c in 0..<channels {
+                    var sum = 0
+                    for dy in 0..<fy { for dx in 0..<fx { sum += Int(pixels[((y * factor + dy) * width + x * factor + dx) * channels + c]) } }
+                    out.pixels[(y * out.width + x) * channels + c] = UInt8((sum + n / 2) / n)
+                }
+            }
+        }
+        return out
+    }
+
     /// The PNG file: 8-bit grey (colour type 0) or RGB (type 2), every row with filter type 0
     /// (none), the rows deflated by zlib's `compress2`, each chunk with its CRC-32.
     public func png() -> [UInt8] {

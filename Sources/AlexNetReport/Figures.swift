@@ -46,13 +46,14 @@ public enum Figures {
     /// the true class written under the image; its bar green when it is among the five.
     public static func topFive(set: ImageSet, images: [Int], outputs: TrainedModel.Outputs, names: [String],
                                columns: Int = 4) -> SVG {
-        let zoom = max(1, 84 / max(set.height, 1)), imageSide = Double(set.height * zoom)
+        let shown = images.map { set.bitmap($0).fitted(84) }
+        let imageSide = Double(shown.map(\.height).max() ?? 84)
         let cellW = 230.0, cellH = imageSide + 30 + 5 * 15
         let rows = (images.count + columns - 1) / columns
         var s = SVG(width: cellW * Double(min(columns, images.count)), height: cellH * Double(rows))
         for (k, i) in images.enumerated() {
             let x0 = Double(k % columns) * cellW, y0 = Double(k / columns) * cellH
-            s.image(x0 + 4, y0 + 4, imageSide, imageSide, set.bitmap(i).scaled(by: zoom))
+            s.image(x0 + 4, y0 + 4, Double(shown[k].width), Double(shown[k].height), shown[k])
             let truth = outputs.labels[i]
             let top = outputs.top(5, of: i)
             let right = top.first?.label == truth
@@ -75,7 +76,7 @@ public enum Figures {
     /// activations are nearest in Euclidean distance (Figure 4, right), each with its class and distance.
     public static func neighbours(test: ImageSet, queries: [Int], train: ImageSet, matches: [[NearestNeighbours.Match]],
                                   names: [String]) -> SVG {
-        let zoom = max(1, 56 / max(test.height, 1)), side = Double(test.height * zoom)
+        let side = Double(test.bitmap(0).fitted(56).height)
         let cellW = max(side + 10, 84), cellH = side + 34
         let k = matches.map(\.count).max() ?? 0
         var s = SVG(width: cellW * Double(k + 1) + 16, height: cellH * Double(queries.count) + 18)
@@ -83,12 +84,12 @@ public enum Figures {
         s.text(cellW + 16, 12, "nearest training images in the last hidden layer (distance)", size: 10, bold: true)
         for (r, q) in queries.enumerated() {
             let y = 18 + Double(r) * cellH
-            s.image(4, y, side, side, test.bitmap(q).scaled(by: zoom))
+            s.image(4, y, side, side, test.bitmap(q).fitted(56))
             s.text(4, y + side + 12, names[Int(test.labels[q])], size: 9, bold: true)
             s.line(cellW + 6, y, cellW + 6, y + side, stroke: "#999")
             for (j, m) in matches[r].enumerated() {
                 let x = cellW + 16 + Double(j) * cellW
-                s.image(x, y, side, side, train.bitmap(m.index).scaled(by: zoom))
+                s.image(x, y, side, side, train.bitmap(m.index).fitted(56))
                 let same = train.labels[m.index] == test.labels[q]
                 s.text(x, y + side + 12, names[Int(train.labels[m.index])], size: 9, fill: same ? "#1a7f37" : "#b42318")
                 s.text(x, y + side + 23, String(format: "%.2f", m.distance), size: 9, fill: "#555")

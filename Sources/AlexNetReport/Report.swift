@@ -28,8 +28,11 @@ public struct ReportError: Error, CustomStringConvertible {
     public init(_ d: String) { description = d }
 }
 
-/// The classes' names: Fashion-MNIST's when the run's config or data directory names it, else the indices.
-public func classNames(_ config: RunConfig) -> [String] {
+/// The classes' names: the data set's own (`RunData.classNames`: a prepared directory's
+/// classes.txt, CIFAR-10's batches.meta.txt), else Fashion-MNIST's when the run's config or data
+/// directory names it, else the indices.
+public func classNames(_ config: RunConfig, data: RunData? = nil) -> [String] {
+    if let names = data?.classNames, names.count >= config.model.classes { return names }
     let fashion = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
     let named = (config.name + " " + config.data.dir).lowercased().contains("fashion")
     return named && config.model.classes == 10 ? fashion : (0..<config.model.classes).map { "class \($0)" }
@@ -94,12 +97,14 @@ public func writeReport(runs dirs: [String], options: ReportOptions, log: (Strin
         try write(Figures.learningCurves([(label, run.record, loadSteps(dir))]).document(standalone: true), fig("learning-curves.svg"))
         html.section(id: "run-\(r)", "Run: " + label)
         let last = run.record.epochs.last!
-        html.add(String(format: "<p class=\"meta\"><code>%@</code>: %d epoch%@ (%d steps of %d), final validation top-1 error %.2f%%, top-5 %.2f%%; %@ parameters in %d group%@ on %d rank%@.</p>",
+        let finalError = last.validationErrorTop1.isFinite
+            ? String(format: "final validation top-1 error %.2f%%, top-5 %.2f%%", 100 * last.validationErrorTop1, 100 * last.validationErrorTop5)
+            : String(format: "no validation split (final training top-1 error %.2f%%)", 100 * last.trainErrorTop1)
+        html.add(String(format: "<p class=\"meta\"><code>%@</code>: %d epoch%@ (%d steps of %d), %@; %@ parameters in %d group%@ on %d rank%@.</p>",
                         escapeXML(dir), run.record.epochs.count, run.record.epochs.count == 1 ? "" : "s",
                         run.record.epochs.reduce(0) { $0 + $1.steps }, config.train.batch,
-                        100 * last.validationErrorTop1, 100 * last.validationErrorTop5, run.record.parameters.formatted(),
+                        finalError, run.record.parameters.formatted(),
                         run.record.groups, run.record.groups == 1 ? "" : "s", run.record.ranks, run.record.ranks == 1 ? "" : "s"))
-        let names = classNames(config)
 
         // Everything that needs the model and the data.
         var model: TrainedModel?
@@ -111,11 +116,18 @@ public func writeReport(runs dirs: [String], options: ReportOptions, log: (Strin
             html.section(level: 3, "conv1 kernels")
             html.add("<p class=\"skip\">Skipped: \(escapeXML("\(error)")). The kernels, guesses, neighbours and confusion matrix need the run's model/ and its data.</p>")
         }
+        let names = classNames(config, data: model?.data)
         if let model {
             try kernelSection(model, &html, fig, write)
+        }
+        if let model, model.batcher.test.count == 0 {
+            log("report: \(label): no test images (no validation split)")
+            html.section(level: 3, "Top-5 guesses")
+            html.add("<p class=\"skip\">Skipped: \(escapeXML(model.data.dir)) has no validation split (prepare found no val/ folder), so there are no test images for the top-5 guesses, the nearest neighbours and the confusion matrix.</p>")
+        } else if let model {
             log("report: \(label): classifying the \(model.batcher.test.count) test images")
             let test = model.batcher.test
-            let testOut = try model.outputs(of: test, features: true)
+            let testOut = try model.outputs(of: test, features: false)
             let pool = model.batcher.train.evenSample(options.neighbourPool)
             log("report: \(label): features of \(pool.set.count) training images for the nearest neighbours")
             let poolOut = try model.outputs(of: pool.set, features: true)
@@ -131,8 +143,9 @@ public func writeReport(runs dirs: [String], options: ReportOptions, log: (Strin
             let layerName = model.network.plans[model.featureLayer].spec.name
             html.section(level: 3, "Nearest neighbours in \(layerName)")
             let queries = (0..<min(options.neighbourQueries, test.count)).map { min(test.count - 1, $0 * test.count / max(1, options.neighbourQueries) + 7) }
-            let d = testOut.featureSize
-            let q = queries.flatMap { Array(testOut.features[($0 * d)..<(($0 + 1) * d)]) }
+            // Features of the query images only (the whole test set's would be 50,000 × 4096 floats on ILSVRC).
+            let queryOut = try model.outputs(of: test.subset(queries), features: true)
+            let d = queryOut.featureSize, q = queryOut.features
             let matches = NearestNeighbours.search(queries: q, base: poolOut.features, dimensions: d, k: options.neighbours)
             let nn = Figures.neighbours(test: test, queries: queries, train: pool.set, matches: matches, names: names)
             try write(nn.document(standalone: true), fig("neighbours.svg"))

@@ -11,17 +11,15 @@ public final class TrainedModel {
     public let spec: ModelSpec
     public let network: Network
     public let batcher: Batcher
+    /// The run's data, loaded as `train` and `eval` load it (any `data.source`).
+    public let data: RunData
 
     /// Loads `<run>/model/group<g>.bin` for every group, and the data set the config names
-    /// (`dataDir` overrides its directory).
+    /// (`dataDir` overrides its directory) through `RunData`, the loader `train` and `eval` use.
     public init(run: String, config: RunConfig, dataDir: String?, cores: Int) throws {
         spec = try config.model.spec()
-        let dir = dataDir ?? config.data.dir
-        let sets = try IDX.loadDirectory(dir, classes: config.model.classes)
-        guard sets.train.channels == config.model.input.channels else {
-            throw DataError(dir, "images have \(sets.train.channels) channels, model.input.channels is \(config.model.input.channels)")
-        }
-        batcher = try Batcher(train: sets.train, test: sets.test, augmentation: config.data.augmentation, seed: config.train.seed)
+        data = try RunData.load(config, dataDir: dataDir)
+        batcher = data.batcher
         let placement = try Placement(groups: spec.groups, ranks: 1, rank: 0)
         let plan = ThreadPlan(cores: cores, localGroups: spec.groups)
         BLAS.setThreads(plan.blasThreads)
@@ -93,24 +91,22 @@ public final class TrainedModel {
 }
 
 extension ImageSet {
-    /// `count` images spread evenly over the set (every ⌊size/count⌋-th), and their indices.
+    /// `count` images spread evenly over the set (every ⌊size/count⌋-th), and their indices;
+    /// the sample shares the set's storage (nothing is copied).
     public func evenSample(_ count: Int) -> (set: ImageSet, indices: [Int]) {
         let n = min(count, self.count)
         let indices = (0..<n).map { $0 * self.count / max(n, 1) }
-        var px = [UInt8]()
-        px.reserveCapacity(n * imageSize)
-        for i in indices { px += pixels[(i * imageSize)..<((i + 1) * imageSize)] }
-        return (ImageSet(count: n, channels: channels, height: height, width: width, pixels: px, labels: indices.map { labels[$0] }), indices)
+        return (subset(indices), indices)
     }
 
-    /// Image `i` as stored (full size, not cropped), grey or RGB.
+    /// Image `i` as stored (full size, not cropped), grey or RGB (`[C][H][W]` planes interleaved).
     public func bitmap(_ i: Int) -> Bitmap {
         var b = Bitmap(width: width, height: height, channels: channels == 3 ? 3 : 1)
-        let plane = height * width, base = i * imageSize
-        for y in 0..<height {
-            for x in 0..<width {
-                b.set(x, y, channels == 3 ? (0..<3).map { pixels[base + $0 * plane + y * width + x] } : [pixels[base + y * width + x]])
-            }
+        let px = image(i), plane = height * width
+        if channels == 3 {
+            for p in 0..<plane { for c in 0..<3 { b.pixels[3 * p + c] = px[c * plane + p] } }
+        } else {
+            for p in 0..<plane { b.pixels[p] = px[p] }   // the first channel of a non-RGB image
         }
         return b
     }

@@ -61,7 +61,8 @@ public func compareTable(_ runs: [RunRecord]) -> String {
         byConfig[key, default: []].append(r)
     }
     func pct(_ v: (mean: Double, sd: Double)) -> String {
-        v.sd.isNaN ? String(format: "%.2f%%", 100 * v.mean) : String(format: "%.2f ± %.2f%%", 100 * v.mean, 100 * v.sd)
+        if v.mean.isNaN { return "no val" }   // a run without a validation split (nan in metrics.csv)
+        return v.sd.isNaN ? String(format: "%.2f%%", 100 * v.mean) : String(format: "%.2f ± %.2f%%", 100 * v.mean, 100 * v.sd)
     }
     var rows: [[String]] = [["config (groups/ranks)", "seeds", "epochs", "params", "final top-1", "final top-5", "best top-1", "best top-5", "s/epoch"]]
     var stats: [(top1: [Double], top5: [Double])] = []
@@ -84,6 +85,7 @@ public func compareTable(_ runs: [RunRecord]) -> String {
         let a = stats[0], b = stats[i]
         func diff(_ x: [Double], _ y: [Double]) -> String {
             let mx = meanSD(x), my = meanSD(y)
+            guard mx.mean.isFinite, my.mean.isFinite else { return "not comparable (a run without a validation split)" }
             let d = 100 * (my.mean - mx.mean)
             guard x.count > 1, y.count > 1 else { return String(format: "%+.2f points (one seed each: no noise estimate; use --seeds K)", d) }
             let se = 100 * (mx.sd * mx.sd / Double(x.count) + my.sd * my.sd / Double(y.count)).squareRoot()

@@ -34,7 +34,8 @@ public struct Schedule: Codable, Equatable, Sendable {
 
     public init(_ config: ScheduleConfig, initial: Double) { self.config = config; learningRate = initial }
 
-    /// Records the validation error of a finished epoch (1-based) and returns true when the rate dropped.
+    /// Records the validation error of a finished epoch (1-based) and returns true when the rate
+    /// dropped. Without a validation split, `Trainer` passes the epoch's training top-1 error.
     public mutating func endEpoch(_ epoch: Int, validationError: Double) -> Bool {
         var drop = false
         switch config.type {

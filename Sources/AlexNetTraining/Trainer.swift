@@ -151,6 +151,14 @@ public final class Trainer {
         metricsOut?.seekToEndOfFile(); stepsOut?.seekToEndOfFile()
         defer { try? metricsOut?.close(); try? stepsOut?.close() }
 
+        // A prepared directory without val/: train all the same, and say what is missing.
+        let validating = batcher.test.count > 0
+        if !validating {
+            let schedule = config.train.schedule.type == .plateau
+                ? "the plateau schedule divides the rate when the epoch's training top-1 error (with augmentation and dropout) stops improving instead"
+                : "the \(config.train.schedule.type.rawValue) schedule does not use it"
+            console.print("note: no validation split in the data (prepare found no val/ folder): no validation error is measured (nan in metrics.csv); \(schedule)")
+        }
         let fault = Fault.fromEnvironment()
         if options.trace != nil { network.profile.trace = [] }
         network.profile.reset()
@@ -208,7 +216,7 @@ public final class Trainer {
             if steps == 0 { break }
             if stopped && options.checkpointEvery != nil { try checkpoint() }   // mid-epoch: resume continues this epoch
             let trainSeconds = now() - t0
-            let val = try evaluate()
+            let val = validating ? try evaluate() : (top1: .nan, top5: .nan, loss: .nan)
             let m = EpochMetrics(epoch: epoch, steps: steps, loss: state.epochLoss / Double(steps),
                                  trainErrorTop1: Double(state.epochErrorsTop1) / Double(steps * N),
                                  trainErrorTop5: Double(state.epochErrorsTop5) / Double(steps * N),
@@ -216,9 +224,11 @@ public final class Trainer {
                                  learningRate: schedule.learningRate, imagesPerSecond: Double(steps * N) / trainSeconds,
                                  seconds: now() - t0)
             metricsOut?.write(Data((m.csvRow + "\n").utf8))
-            console.print(String(format: "epoch %d%@: loss %.4f  train top-1 %.2f%%  val top-1 %.2f%% top-5 %.2f%%  lr %g  %.0f img/s  %.1f s",
-                                 epoch, stopped ? " (partial)" : "", m.loss, 100 * m.trainErrorTop1, 100 * m.validationErrorTop1,
-                                 100 * m.validationErrorTop5, m.learningRate, m.imagesPerSecond, m.seconds))
+            let valText = validating ? String(format: "val top-1 %.2f%% top-5 %.2f%%", 100 * m.validationErrorTop1, 100 * m.validationErrorTop5)
+                                     : "no validation"
+            console.print(String(format: "epoch %d%@: loss %.4f  train top-1 %.2f%%  %@  lr %g  %.0f img/s  %.1f s",
+                                 epoch, stopped ? " (partial)" : "", m.loss, 100 * m.trainErrorTop1, valText,
+                                 m.learningRate, m.imagesPerSecond, m.seconds))
             if stopped {
                 history.append(m)   // shown and written, but not in the checkpoint: a resume finishes this epoch
                 break
@@ -230,7 +240,7 @@ public final class Trainer {
                 console.warning(String(format: "the training loss stayed at ln(%d) = %.3f or above for all of epoch %d (%.3f, training error %.1f%%): the net is at chance level. With init: paper on a small net this is expected; try init: he, or check train.lr and the data scale.",
                                        network.spec.classes, lnClasses, epoch, m.loss, 100 * m.trainErrorTop1))
             }
-            if schedule.endEpoch(epoch, validationError: m.validationErrorTop1) {
+            if schedule.endEpoch(epoch, validationError: validating ? m.validationErrorTop1 : m.trainErrorTop1) {
                 console.print("learning rate divided by \(Int((1 / config.train.schedule.factor).rounded())): now \(schedule.learningRate)")
             }
             state.epoch += 1; state.stepInEpoch = 0
@@ -258,9 +268,11 @@ public final class Trainer {
             try writeTrace(network.profile, comm: network.comm, label: "rank \(rank)", to: trace)
         }
         if let last = history.last {
-            console.print(String(format: "done: %d steps in %@, final val top-1 %.2f%% top-5 %.2f%%, best top-1 %.2f%%; run directory %@",
-                                 state.globalStep, formatDuration(now() - start), 100 * last.validationErrorTop1, 100 * last.validationErrorTop5,
-                                 100 * (history.map(\.validationErrorTop1).min() ?? 1), dir))
+            let result = validating
+                ? String(format: "final val top-1 %.2f%% top-5 %.2f%%, best top-1 %.2f%%", 100 * last.validationErrorTop1,
+                         100 * last.validationErrorTop5, 100 * (history.map(\.validationErrorTop1).min() ?? 1))
+                : String(format: "final train top-1 %.2f%% (no validation split)", 100 * last.trainErrorTop1)
+            console.print("done: \(state.globalStep) steps in \(formatDuration(now() - start)), \(result); run directory \(dir)")
         }
     }
 

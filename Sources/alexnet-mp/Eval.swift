@@ -1,4 +1,5 @@
 import AlexNetCore
+import AlexNetData
 import AlexNetParallel
 import AlexNetTraining
 import ArgumentParser
@@ -43,7 +44,11 @@ struct Eval: ParsableCommand {
             }
             let spec = try config.model.spec()
             let placement = try launch.placement(groups: spec.groups)
-            let batcher = try loadBatcher(config, dataDir: data)
+            let runData = try RunData.load(config, dataDir: data)
+            guard runData.hasValidation else {
+                throw DataError(runData.dir, "has no validation split (prepare found no val/ folder): there are no test images to evaluate")
+            }
+            let batcher = runData.batcher
             let threads = launch.threadPlan(placement)
             let network = try Network(spec: spec, batch: config.train.batch, placement: placement, comm: launch.comm,
                                       seed: config.train.seed, concurrentGroups: threads.concurrentGroups)

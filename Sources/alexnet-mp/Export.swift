@@ -33,7 +33,7 @@ struct Export: ParsableCommand {
             let source = try loadModel(run: runDir, into: network)
             var mean: (values: [Float], shape: [Int])?
             if config.data.meanImage {
-                let batcher = try loadBatcher(config, dataDir: data)
+                let batcher = try RunData.load(config, dataDir: data).batcher
                 mean = (batcher.mean, [batcher.train.channels, batcher.train.height, batcher.train.width])
             }
             try PyTorchExport.write(network, config: config, mean: mean, to: out)

@@ -86,25 +86,3 @@ func reportingErrors(_ body: () throws -> Void) throws {
         throw ExitCode(1)
     }
 }
-
-/// Loads the data a config names, with `--data` overriding its directory.
-func loadBatcher(_ config: RunConfig, dataDir: String?) throws -> Batcher {
-    let dir = dataDir ?? config.data.dir
-    let train: ImageSet, test: ImageSet
-    var mean: [Float]?, pca: ColourPCA?
-    switch config.data.source {
-    case .idx:
-        (train, test) = try IDX.loadDirectory(dir, classes: config.model.classes)
-    case .cifar10:
-        (train, test) = try CIFAR10.loadDirectory(dir, classes: config.model.classes)
-        if config.data.pcaColour { pca = CIFAR10.colourPCA(train) }
-    case .prepared:
-        let p = try PreparedData.open(dir, classes: config.model.classes)
-        (train, test, mean, pca) = (p.train, p.val, p.mean, p.pca)
-    }
-    guard train.channels == config.model.input.channels else {
-        throw DataError(dir, "images have \(train.channels) channels, model.input.channels is \(config.model.input.channels)")
-    }
-    return try Batcher(train: train, test: test, augmentation: config.data.augmentation, seed: config.train.seed,
-                       mean: mean, pca: pca)
-}

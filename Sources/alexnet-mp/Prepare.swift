@@ -1,4 +1,5 @@
 import AlexNetData
+import AlexNetTraining
 import ArgumentParser
 import Foundation
 
@@ -10,8 +11,9 @@ struct Prepare: ParsableCommand {
         may instead be a flat folder with a labels.csv of file,class lines. Each image is rescaled so its
         shorter side is --size (triangle filter widened by the downscale factor: antialiased), its central
         square kept, EXIF orientation applied, grey and CMYK converted to RGB. OUT gets shards, labels,
-        classes.txt, mean.bin and the colour PCA in index.json; it is written under a temporary name and
-        renamed at the end, so a failed or interrupted run leaves any earlier OUT as it was.
+        classes.txt, mean.bin and the colour PCA in index.json; it is written as OUT.partial-HOST-PID and
+        renamed at the end, so a failed or interrupted run (Ctrl-C, SIGTERM) removes it and leaves any
+        earlier OUT as it was; partial outputs of prepares that died are removed at the start.
         """)
 
     @Option(help: "The photographs: a directory with train/ (and val/).") var source: String
@@ -27,25 +29,41 @@ struct Prepare: ParsableCommand {
     }
 
     func run() throws {
-        try reportingErrors {
-            var o = AlexNetData.Prepare.Options(source: source, out: out)
-            o.size = size
-            o.jobs = jobs ?? ProcessInfo.processInfo.activeProcessorCount
-            o.shardBytes = shardMB << 20
-            let tty = isatty(STDERR_FILENO) != 0
-            let report = try AlexNetData.Prepare.run(o) { done, total in
-                if tty { FileHandle.standardError.write(Data("\rprepare: \(done)/\(total) images\u{1B}[K".utf8)) }
-            }
-            if tty { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-            let counts = report.written.map { "\($0.images) \($0.split)" }.joined(separator: ", ")
-            print("prepare: wrote \(counts) images of \(size)×\(size), \(report.classes) classes, to \(out) in "
-                  + String(format: "%.1f s (%.0f images/s, %d job%@)", report.seconds, report.imagesPerSecond, o.jobs, o.jobs == 1 ? "" : "s"))
-            if report.skipped.isEmpty {
-                print("prepare: no files skipped")
-            } else {
-                print("prepare: skipped \(report.skipped.count) file\(report.skipped.count == 1 ? "" : "s"):")
-                for s in report.skipped { print("  \(s.file): \(s.reason)") }
-            }
+        // Ctrl-C or SIGTERM: stop after the image under way and remove the partial output
+        // (a second signal exits at once; the next prepare removes what that leaves).
+        StopSignal.install()
+        do { try prepare() } catch let e as AlexNetData.Prepare.Interrupted {
+            FileHandle.standardError.write(Data("alexnet-mp: prepare \(e)\n".utf8))
+            throw ExitCode(128 + StopSignal.received)
+        } catch {
+            FileHandle.standardError.write(Data("alexnet-mp: error: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+
+    func prepare() throws {
+        var o = AlexNetData.Prepare.Options(source: source, out: out)
+        o.size = size
+        o.jobs = jobs ?? ProcessInfo.processInfo.activeProcessorCount
+        o.shardBytes = shardMB << 20
+        o.shouldStop = { StopSignal.requested }
+        let tty = isatty(STDERR_FILENO) != 0
+        defer { if tty { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) } }
+        let report = try AlexNetData.Prepare.run(o) { done, total in
+            if tty { FileHandle.standardError.write(Data("\rprepare: \(done)/\(total) images\u{1B}[K".utf8)) }
+        }
+        for path in report.removedStale { print("prepare: removed \(path), left by a prepare that is no longer running") }
+        let counts = report.written.map { "\($0.images) \($0.split)" }.joined(separator: ", ")
+        print("prepare: wrote \(counts) images of \(size)×\(size), \(report.classes) classes, to \(out) in "
+              + String(format: "%.1f s (%.0f images/s, %d job%@)", report.seconds, report.imagesPerSecond, o.jobs, o.jobs == 1 ? "" : "s"))
+        if report.written.contains(where: { $0.split == "val" && $0.images > 0 }) == false {
+            print("prepare: no validation images (no val/ folder, or none of its images readable): train will run without validation")
+        }
+        if report.skipped.isEmpty {
+            print("prepare: no files skipped")
+        } else {
+            print("prepare: skipped \(report.skipped.count) file\(report.skipped.count == 1 ? "" : "s"):")
+            for s in report.skipped { print("  \(s.file): \(s.reason)") }
         }
     }
 }

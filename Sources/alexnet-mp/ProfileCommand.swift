@@ -35,7 +35,7 @@ struct ProfileCommand: ParsableCommand {
             let placement = try launch.placement(groups: spec.groups)
             let dir = data ?? config.data.dir
             let useData = !synthetic && FileManager.default.fileExists(atPath: dir)
-            let batcher = useData ? try loadBatcher(config, dataDir: dir) : nil
+            let batcher = useData ? try RunData.load(config, dataDir: dir).batcher : nil
             let plan = launch.threadPlan(placement)
             launch.announceBLAS()
             let network = try Network(spec: spec, batch: config.train.batch, placement: placement, comm: launch.comm,

@@ -44,7 +44,7 @@ struct Train: ParsableCommand {
             let spec = try config.model.spec()
             let placement = try launch.placement(groups: spec.groups)
             if !ignoreMemoryLimit { try checkDeviceMemory(config, devices: launch.comm.size) }
-            let batcher = try loadBatcher(config, dataDir: nil)
+            let batcher = try RunData.load(config).batcher
             let threads = launch.threadPlan(placement)
             launch.announceBLAS()
 

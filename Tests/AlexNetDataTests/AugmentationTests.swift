@@ -1,3 +1,4 @@
+import _TestSupport
 import AlexNetCore
 import AlexNetData
 import XCTest
@@ -131,9 +132,39 @@ final class CIFAR10Tests: XCTestCase {
         XCTAssertEqual(test.count, 2)
         XCTAssertEqual(test.labels, [9, 0])
         XCTAssertEqual(train.labels[0], 1)      // batch 1, record 0
-        XCTAssertEqual(Array(test.pixels[0..<3072]), Array(record(9, 99)[1...]))
+        XCTAssertEqual(Array(allPixels(test)[0..<3072]), Array(record(9, 99)[1...]))
         // Pixel (c, y, x) is byte 1 + c*1024 + y*32 + x of its record: red plane first.
         XCTAssertEqual(train.image(14)[2 * 1024 + 5 * 32 + 7], record(0, 54)[1 + 2 * 1024 + 5 * 32 + 7])
+    }
+
+    /// Random bytes and fuzzed batches (`Fuzz.mutate`, which also replaces a file by random
+    /// bytes): read, or refused with one line naming the file — never a trap.
+    func testRandomAndFuzzedBatchesOnlyEverThrowOneLineErrors() throws {
+        try runIsolated {
+            let dir = try makeScratchDirectory(self)
+            let valid = record(3, 1) + record(9, 2)
+            let path = dir + "/data_batch_1.bin"
+            var accepted = 0, refused = 0
+            var stream = RandomStream(seed: Fuzz.seed, .test, 31)
+            let inputs = (0..<Fuzz.iterations).map { Fuzz.mutate(valid, iteration: $0, target: 31) }
+                + (0..<50).map { i in (0..<(i % 5 == 0 ? 3073 * (1 + i % 3) : stream.below(8000))).map { _ in UInt8(truncatingIfNeeded: stream.next()) } }
+            for (i, bytes) in inputs.enumerated() {
+                try writeFile(bytes, dir, "data_batch_1.bin")
+                do {
+                    let set = try CIFAR10.load([path], classes: 10)
+                    XCTAssertEqual(set.count * CIFAR10.recordSize, bytes.count, "input \(i)")
+                    XCTAssertTrue(set.labels.allSatisfy { $0 >= 0 && $0 < 10 }, "input \(i)")
+                    accepted += 1
+                } catch let e as DataError {
+                    refused += 1
+                    if !e.description.hasPrefix(path + ": ") || e.description.contains("\n") { XCTFail("input \(i): \(e)") }
+                } catch {
+                    XCTFail("input \(i): \(type(of: error)) instead of DataError: \(error)")
+                }
+            }
+            XCTAssertGreaterThan(accepted, 0, "no input was read: the fuzzing never got past the size check")
+            XCTAssertGreaterThan(refused, 0)
+        }
     }
 
     func testBadFilesAreNamed() throws {

@@ -184,9 +184,10 @@ final class BatcherTests: XCTestCase {
         let train = randomSet(count: 8, seed: 11)
         let scale: Float = 1.0 / 255
         // The preprocessed images by hand, in Double: pixel·scale − mean over the training set.
+        let pixels = allPixels(train)
         var mean = [Double](repeating: 0, count: 36)
-        for i in 0..<8 { for j in 0..<36 { mean[j] += Double(train.pixels[i * 36 + j]) * Double(scale) / 8 } }
-        func pre(_ i: Int, _ y: Int, _ x: Int) -> Double { Double(train.pixels[i * 36 + y * 6 + x]) * Double(scale) - mean[y * 6 + x] }
+        for i in 0..<8 { for j in 0..<36 { mean[j] += Double(pixels[i * 36 + j]) * Double(scale) / 8 } }
+        func pre(_ i: Int, _ y: Int, _ x: Int) -> Double { Double(pixels[i * 36 + y * 6 + x]) * Double(scale) - mean[y * 6 + x] }
 
         for flip in [true, false] {
             let b = try Batcher(train: train, test: train, augmentation: Augmentation(crop: 4, flip: flip, scale: scale, subtractMean: true),

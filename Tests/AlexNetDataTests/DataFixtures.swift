@@ -1,3 +1,4 @@
+import AlexNetData
 import Foundation
 import XCTest
 
@@ -93,3 +94,6 @@ extension XCTestCase {
         }
     }
 }
+
+/// Every pixel of a (small) set, copied image by image through `imageBytes`: `[count][C][H][W]`.
+func allPixels(_ set: ImageSet) -> [UInt8] { (0..<set.count).flatMap { Array(set.imageBytes($0)) } }

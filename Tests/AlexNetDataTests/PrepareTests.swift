@@ -1,3 +1,4 @@
+import _TestSupport
 import AlexNetCore
 import AlexNetData
 import XCTest
@@ -60,13 +61,14 @@ final class PrepareTests: XCTestCase {
 
         let data = try PreparedData.open(out, classes: 1000)
         XCTAssertEqual([data.train.count, data.train.channels, data.train.height, data.train.width], [5, 3, 256, 256])
-        XCTAssertEqual([data.val.count, data.val.channels, data.val.height, data.val.width], [2, 3, 256, 256])
+        let val = try XCTUnwrap(data.val)
+        XCTAssertEqual([val.count, val.channels, val.height, val.width], [2, 3, 256, 256])
         XCTAssertEqual(data.train.labels, [0, 0, 0, 1, 1])   // cat: c1, c2, c3; dog: a-square, d2
-        XCTAssertEqual(data.val.labels, [0, 1])
+        XCTAssertEqual(val.labels, [0, 1])
         XCTAssertEqual(data.classes, ["cat", "dog"])
 
         // The 256×256 PNG is stored unchanged (planar).
-        let pixels = data.train.pixels
+        let pixels = allPixels(data.train)
         let stored = Array(pixels[(3 * 196608)..<(4 * 196608)])
         XCTAssertEqual(stored, planar(square, 256, 256))
         // The greyscale PNG has equal channels; the rotated JPEG is taller than wide, red on top.
@@ -160,13 +162,33 @@ final class PrepareTests: XCTestCase {
         let report = try prepare(root, dir + "/out")
         XCTAssertEqual(report.written.map(\.images), [5, 3])
         XCTAssertTrue(report.skipped.contains { $0.file.hasSuffix("missing.jpg") && $0.reason.contains("missing") })
-        XCTAssertEqual(try PreparedData.open(dir + "/out", classes: 2).val.labels, [1, 0, 1])
+        XCTAssertEqual(try PreparedData.open(dir + "/out", classes: 2).val?.labels, [1, 0, 1])
 
         try Data("x1.jpg,dog\nx2.png\n".utf8).write(to: URL(fileURLWithPath: root + "/val/labels.csv"))
         XCTAssertThrowsError(try prepare(root, dir + "/out2")) { XCTAssertTrue("\($0)".contains("labels.csv:2"), "\($0)") }
         try Data("x1.jpg,bird\n".utf8).write(to: URL(fileURLWithPath: root + "/val/labels.csv"))
         XCTAssertThrowsError(try prepare(root, dir + "/out2")) { XCTAssertTrue("\($0)".contains("'bird'"), "\($0)") }
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/out2"), "nothing half-written")
+    }
+
+    /// Files are picked by extension (.jpg, .jpeg, .png, any case), and decoded by what their
+    /// first bytes say: a PNG named .JPEG (ILSVRC's training set has one) is read as a PNG.
+    func testTheFirstBytesDecideTheFormatAndTheExtensionPicksTheFiles() throws {
+        let dir = try makeScratchDirectory(self)
+        let root = dir + "/photos"
+        try FileManager.default.createDirectory(atPath: root + "/train/a", withIntermediateDirectories: true)
+        let png = try PhotoEncoder.png(square, width: 256, height: 256)
+        try writeFile(png, root + "/train/a", "png-named.JPEG")
+        try writeFile(try PhotoEncoder.jpeg(smoothImage(300, 256), width: 300, height: 256), root + "/train/a", "jpeg-named.png")
+        try writeFile(png, root + "/train/a", "png-named.gif")
+        let report = try prepare(root, dir + "/out")
+        XCTAssertEqual(report.written.map(\.images), [2])
+        XCTAssertEqual(report.skipped.map { ($0.file as NSString).lastPathComponent }, ["png-named.gif"])
+        XCTAssertEqual(report.skipped.first?.reason, "not a .jpg, .jpeg or .png file")
+        let data = try PreparedData.open(dir + "/out", classes: 1)
+        XCTAssertNil(data.val)
+        // Sorted by name, jpeg-named.png comes first; the PNG is stored exactly.
+        XCTAssertEqual(Array(data.train.imageBytes(1)), planar(square, 256, 256))
     }
 
     func testBadSourcesStopWithAClearMessage() throws {
@@ -190,6 +212,145 @@ final class PrepareTests: XCTestCase {
         XCTAssertFalse(fm.fileExists(atPath: dir + "/o"))
     }
 
+    /// Partial outputs that runs on this machine left when they died (their process is gone) are
+    /// removed by the next run, whatever their name's age; those of a live process or of another
+    /// host are not touched.
+    func testStalePartialOutputsOfDeadRunsAreRemoved() throws {
+        let dir = try makeScratchDirectory(self)
+        let root = dir + "/photos", out = ((dir + "/prepared") as NSString).standardizingPath
+        try makeTree(root)
+        let gone = Process()   // a process that has run and exited: its pid belongs to nobody now
+        gone.executableURL = URL(fileURLWithPath: "/bin/true")
+        try gone.run(); gone.waitUntilExit()
+        let dead = gone.processIdentifier
+        let stale = Prepare.partialPath(out, pid: dead), oldName = out + ".partial-\(dead)"
+        let live = Prepare.partialPath(out, pid: getppid()), otherHost = out + ".partial-some-other-host-\(dead)"
+        for d in [stale, oldName, live, otherHost] {
+            try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+            try writeFile([1, 2, 3], d, "train-00000.bin")
+        }
+        XCTAssertTrue(stale.hasPrefix(out + ".partial-") && stale.hasSuffix("-\(dead)"), stale)
+        let report = try prepare(root, out)
+        XCTAssertEqual(Set(report.removedStale), [stale, oldName])
+        for d in [stale, oldName] { XCTAssertFalse(FileManager.default.fileExists(atPath: d), d) }
+        for d in [live, otherHost] { XCTAssertTrue(FileManager.default.fileExists(atPath: d), "\(d) was removed") }
+        XCTAssertEqual(try PreparedData.open(out, classes: 2).train.count, 5)
+    }
+
+    /// A stop asked for mid-run (what SIGINT and SIGTERM do through the command) removes the
+    /// partial output and leaves an earlier output as it was.
+    func testAStoppedRunRemovesItsPartialOutput() throws {
+        let dir = try makeScratchDirectory(self)
+        let root = dir + "/photos", out = dir + "/prepared"
+        try makeTree(root)
+        _ = try prepare(root, out)
+        let before = FileManager.default.contents(atPath: out + "/index.json")
+        var o = Prepare.Options(source: root, out: out)
+        o.shardBytes = 3 * 256 * 256
+        let progressSeen = Counter()
+        o.shouldStop = { progressSeen.value > 0 }   // after the first chunk
+        XCTAssertThrowsError(try Prepare.run(o) { _, _ in progressSeen.increment() }) { error in
+            guard let e = error as? Prepare.Interrupted, let partial = e.partial else { return XCTFail("\(type(of: error)): \(error)") }
+            XCTAssertTrue(partial.hasPrefix((out as NSString).standardizingPath + ".partial-"), partial)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: partial), "the partial output is removed")
+        }
+        XCTAssertEqual(FileManager.default.contents(atPath: out + "/index.json"), before, "the earlier output is as it was")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir).sorted(), ["photos", "prepared"])
+        // Stopped while the source is listed: nothing was written yet.
+        o.shouldStop = { true }
+        XCTAssertThrowsError(try Prepare.run(o)) { error in
+            XCTAssertEqual("\(error)", "interrupted while listing the source, before writing anything; \(out) is as it was")
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir).sorted(), ["photos", "prepared"])
+    }
+
+    /// Sizes in index.json that would overflow or index out of bounds: refused in one line that
+    /// names index.json (or the shard the index is wrong about), never a trap.
+    func testHostileIndexSizesAreRefusedInOneLine() throws {
+        try runIsolated {
+            let dir = try makeScratchDirectory(self)
+            let root = dir + "/photos", out = dir + "/prepared"
+            try makeTree(root)
+            _ = try prepare(root, out)
+            let path = out + "/index.json"
+            let valid = try XCTUnwrap(FileManager.default.contents(atPath: path))
+            func edited(_ change: (inout [String: Any]) -> Void) throws -> Data {
+                var json = try XCTUnwrap(try JSONSerialization.jsonObject(with: valid) as? [String: Any])
+                change(&json)
+                return try JSONSerialization.data(withJSONObject: json)
+            }
+            func train(_ key: String, _ value: Any) -> (inout [String: Any]) -> Void {
+                { json in
+                    var splits = json["splits"] as! [String: Any], t = splits["train"] as! [String: Any]
+                    t[key] = value; splits["train"] = t; json["splits"] = splits
+                }
+            }
+            let cases: [(String, (inout [String: Any]) -> Void, String)] = [
+                ("huge size", { $0["size"] = 1 << 62 }, "index.json: size"),
+                ("size × size overflows", { $0["size"] = 1 << 40 }, "index.json: size"),
+                ("negative size", { $0["size"] = -256 }, "index.json: size"),
+                ("huge channels", { $0["channels"] = 1 << 62 }, "index.json: channels"),
+                ("no classes", { $0["classes"] = 0 }, "index.json: classes 0"),
+                ("count of Int.max", train("count", Int.max), "index.json: split 'train'"),
+                ("count and images per shard of Int.max", { json in
+                    train("count", Int.max)(&json); train("images_per_shard", Int.max)(&json); train("shards", ["train-00000.bin"])(&json)
+                }, "train-00000.bin: "),
+                ("negative count", train("count", -5), "index.json: split 'train'"),
+                ("no images per shard", train("images_per_shard", 0), "index.json: split 'train'"),
+                ("a shard outside the directory", train("shards", ["../../etc/passwd", "train-00001.bin", "train-00002.bin"]), "index.json: split 'train': shard name"),
+                ("a short eigenvector", { json in
+                    var pca = json["pca"] as! [String: Any]; pca["vectors"] = [[1.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]; json["pca"] = pca
+                }, "index.json: no colour PCA"),
+                ("not an object", { $0 = ["format": ["x"]] }, "index.json: not a valid prepare index"),
+            ]
+            for (what, change, expected) in cases {
+                try edited(change).write(to: URL(fileURLWithPath: path))
+                XCTAssertThrowsError(try PreparedData.open(out, classes: 2), what) { error in
+                    XCTAssertTrue(error is DataError, "\(what): \(type(of: error)) \(error)")
+                    XCTAssertTrue("\(error)".hasPrefix(out + "/") && "\(error)".contains(expected), "\(what): \(error)")
+                    XCTAssertFalse("\(error)".contains("\n"), "\(what): \(error)")
+                }
+            }
+        }
+    }
+
+    /// The fuzzer (`Fuzz.mutate`: truncations, flipped bits, extreme and random bytes) on every
+    /// file of a prepared directory, one file at a time: `PreparedData.open` accepts the
+    /// directory or throws a one-line DataError naming a file in it — never traps.
+    func testFuzzedPreparedFilesOnlyEverThrowOneLineErrors() throws {
+        try runIsolated {
+            let dir = try makeScratchDirectory(self)
+            let root = dir + "/photos", out = dir + "/prepared"
+            try makeTree(root)
+            var o = Prepare.Options(source: root, out: out)
+            o.size = 8; o.shardBytes = 2 * 3 * 8 * 8   // small images: the fuzzer's copies stay cheap
+            _ = try Prepare.run(o)
+            for (k, name) in ["index.json", "train-00000.bin", "train-00002.bin", "train-labels.bin", "val-labels.bin", "mean.bin", "classes.txt"].enumerated() {
+                let path = out + "/" + name
+                let valid = [UInt8](try XCTUnwrap(FileManager.default.contents(atPath: path), name))
+                var accepted = 0, refused = 0
+                for i in 0..<Fuzz.iterations {
+                    try Data(Fuzz.mutate(valid, iteration: i, target: UInt64(1000 + k))).write(to: URL(fileURLWithPath: path))
+                    do {
+                        let data = try PreparedData.open(out, classes: 2)
+                        XCTAssertEqual(data.train.count, data.train.labels.count)
+                        accepted += 1
+                    } catch let e as DataError {
+                        refused += 1
+                        if !e.description.hasPrefix(out + "/") || e.description.contains("\n") {
+                            XCTFail("\(name) seed \(Fuzz.seed) iteration \(i): not a one-line error naming a file of the directory: \(e)")
+                        }
+                    } catch {
+                        XCTFail("\(name) seed \(Fuzz.seed) iteration \(i): \(type(of: error)) instead of DataError: \(error)")
+                    }
+                }
+                XCTAssertGreaterThan(refused, 0, "\(name): no mutation was refused: the fuzzing does not reach the checks")
+                try Data(valid).write(to: URL(fileURLWithPath: path))
+                _ = accepted
+            }
+        }
+    }
+
     func testOpeningABrokenPreparedDirectoryNamesTheFile() throws {
         let dir = try makeScratchDirectory(self)
         let root = dir + "/photos", out = dir + "/prepared"
@@ -201,4 +362,12 @@ final class PrepareTests: XCTestCase {
         XCTAssertThrowsError(try PreparedData.open(out, classes: 2)) { XCTAssertTrue("\($0)".contains("train-00001.bin: shard has 1000 bytes"), "\($0)") }
         XCTAssertThrowsError(try PreparedData.open(dir, classes: 2)) { XCTAssertTrue("\($0)".contains("index.json: no such file"), "\($0)") }
     }
+}
+
+/// A count shared with a `@Sendable` closure.
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var n = 0
+    var value: Int { lock.lock(); defer { lock.unlock() }; return n }
+    func increment() { lock.lock(); n += 1; lock.unlock() }
 }

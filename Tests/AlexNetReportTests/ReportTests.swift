@@ -45,6 +45,62 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root).filter { $0.contains(".tmp") }, [])
     }
 
+    /// A colour run (CIFAR-10's binary format): the data is loaded as train loads it, the conv1
+    /// kernels are drawn in colour, and each group gets its mean colour saturation — the number
+    /// checked against one computed here from the run's conv1 weights. TinyRun made group 0's
+    /// kernels grey (every channel alike) and left group 1's random.
+    func testColourRunHasColourKernelsAndASaturationPerGroup() throws {
+        let root = try makeScratchDirectory(self)
+        let run = try TinyRun.make(in: root, colour: true)
+        let out = root + "/report.html"
+        try writeReport(runs: [run], options: options(out))
+        let html = try String(contentsOfFile: out, encoding: .utf8)
+        for h in Self.headings { XCTAssertTrue(html.contains(">\(h)</h"), "heading \(h)") }
+        XCTAssertFalse(html.contains("Skipped"), "every model section is there")
+        XCTAssertFalse(html.contains("not applicable"), "colour input has a saturation measure")
+        XCTAssertTrue(html.contains("All 12 test images"), "confusion matrix over CIFAR-10's test batch")
+        XCTAssertTrue(html.contains("red thing") && html.contains("blue thing"), "class names from batches.meta.txt")
+
+        // The saturation by hand: each kernel normalised over its 27 weights, then per pixel
+        // (max − min) / max of (r, g, b), averaged over the 4 kernels × 9 pixels of the group.
+        let config = try RunConfig.load(run + "/config.yaml")
+        let model = try TrainedModel(run: run, config: config, dataDir: nil, cores: 1)
+        var saturation: [Double] = []
+        for g in 0..<2 {
+            let w = model.conv1Weights(group: g).map(Double.init)
+            XCTAssertEqual(w.count, 4 * 27)
+            var sum = 0.0
+            for k in 0..<4 {
+                let kernel = Array(w[(k * 27)..<((k + 1) * 27)]), lo = kernel.min()!, hi = kernel.max()!
+                let v = kernel.map { ($0 - lo) / (hi - lo) }
+                for p in 0..<9 {
+                    let rgb = [v[p], v[9 + p], v[18 + p]]
+                    if rgb.max()! > 0 { sum += (rgb.max()! - rgb.min()!) / rgb.max()! }
+                }
+            }
+            saturation.append(sum / 36)
+        }
+        XCTAssertEqual(saturation[0], 0, accuracy: 1e-12, "group 0 is grey by construction")
+        XCTAssertGreaterThan(saturation[1], 0.1, "group 1's random kernels have colour")
+        for g in 0..<2 {
+            let caption = "group \(g) (GPU \(g + 1) in the paper): 4 kernels 3×3×3; mean colour saturation " + String(format: "%.3f", saturation[g])
+            XCTAssertTrue(html.contains(caption), "no '\(caption)' in the page")
+        }
+
+        // The kernel pictures are RGB; group 0's pixels are grey (r = g = b), group 1's are not.
+        for g in 0..<2 {
+            let png = try decodePNGIndependently(run + "/report/conv1-group\(g).png", in: root)
+            XCTAssertEqual(png.channels, 3, "group \(g)")
+            var coloured = 0
+            for i in stride(from: 0, to: png.pixels.count, by: 3) where png.pixels[i] != png.pixels[i + 1] || png.pixels[i] != png.pixels[i + 2] {
+                coloured += 1
+            }
+            if g == 0 { XCTAssertEqual(coloured, 0, "group 0's kernels are grey") } else { XCTAssertGreaterThan(coloured, 100, "group 1's kernels are in colour") }
+        }
+        // The test images are shown in colour too: the top-5 figure embeds RGB PNGs.
+        XCTAssertTrue(FileManager.default.fileExists(atPath: run + "/report/top5.svg"))
+    }
+
     func testBadInputWritesNothing() throws {
         let root = try makeScratchDirectory(self)
         let out = root + "/report.html"

@@ -88,6 +88,59 @@ final class PrepareTrainTests: XCTestCase {
         let bad = try Run.alexnet(["eval", "--model", dir + "/two", "--views", "5"])
         XCTAssertNotEqual(bad.status, 0)
         XCTAssertTrue(bad.stderr.contains("--views takes 1 or 10"), bad.stderr)
+
+        // The report of the paper's config on prepared photographs: every model section, the
+        // conv1 kernels in colour with a saturation per group, the classes by name.
+        let r = try Run.alexnet(["report", dir + "/two", "--neighbour-pool", "18", "--examples", "3"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let html = try String(contentsOfFile: dir + "/two/report.html", encoding: .utf8)
+        for h in ["conv1 kernels", "Top-5 guesses", "Nearest neighbours in fc7", "Confusion matrix"] {
+            XCTAssertTrue(html.contains(">\(h)</h"), "no section \(h)")
+        }
+        XCTAssertFalse(html.contains("Skipped"), "a model section was skipped")
+        for g in 0..<2 { XCTAssertTrue(html.contains("group \(g) (GPU \(g + 1) in the paper): 48 kernels 11×11×3; mean colour saturation 0."), "group \(g)") }
+        for name in ["boat", "cat", "tree"] { XCTAssertTrue(html.contains(">\(name)<"), "class name \(name)") }
+    }
+
+    /// A prepared directory without val/ (which prepare allows): train runs, saying once that
+    /// there is no validation and what the plateau schedule watches instead; metrics.csv has nan
+    /// validation errors; eval refuses in one line; compare and the report say so.
+    func testPreparedDirectoryWithoutValidationTrainsAndSaysSo() throws {
+        let dir = Run.tempDir("prepare-noval")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try makeTree(dir + "/photos")
+        try FileManager.default.removeItem(atPath: dir + "/photos/val")
+        let prep = try Run.alexnet(["prepare", "--source", dir + "/photos", "--out", dir + "/prepared", "--size", "32", "--jobs", "2"])
+        XCTAssertEqual(prep.status, 0, prep.stderr)
+        XCTAssertTrue(prep.stdout.contains("wrote 18 train images of 32×32") && prep.stdout.contains("no validation images"), prep.stdout)
+        // The CIFAR-10 net (24×24 crops of 32×32 colour images) on the prepared directory.
+        let text = try String(contentsOfFile: Run.packageRoot.path + "/configs/cifar10.yaml", encoding: .utf8)
+        let config = text.replacingOccurrences(of: "source: cifar10", with: "source: prepared")
+            .replacingOccurrences(of: "batch: 128", with: "batch: 4")
+        try config.write(toFile: dir + "/noval.yaml", atomically: true, encoding: .utf8)
+        let t = try Run.alexnet(["train", "--config", dir + "/noval.yaml", "--data", dir + "/prepared", "--epochs", "2", "--out", dir + "/run"])
+        XCTAssertEqual(t.status, 0, t.stderr)
+        let notes = t.stdout.split(separator: "\n").filter { $0.hasPrefix("note: ") }
+        XCTAssertEqual(notes.count, 1, t.stdout)
+        XCTAssertTrue(notes.first?.contains("no validation split") == true && notes.first?.contains("plateau schedule divides the rate when the epoch's training top-1 error") == true, t.stdout)
+        XCTAssertTrue(t.stdout.contains("18 training and 0 validation images") && t.stdout.contains("(no validation split)"), t.stdout)
+        let rows = try String(contentsOfFile: dir + "/run/metrics.csv", encoding: .utf8).split(separator: "\n").dropFirst()
+        XCTAssertEqual(rows.count, 2)
+        for row in rows { XCTAssertEqual(row.split(separator: ",")[5...6].map(String.init), ["nan", "nan"], String(row)) }
+
+        let e = try Run.alexnet(["eval", "--model", dir + "/run"])
+        XCTAssertEqual(e.status, 1)
+        XCTAssertEqual(e.stderr, "alexnet-mp: error: \(dir)/prepared: has no validation split (prepare found no val/ folder): there are no test images to evaluate\n")
+        let c = try Run.alexnet(["compare", dir + "/run"])
+        XCTAssertEqual(c.status, 0, c.stderr)
+        XCTAssertTrue(c.stdout.contains("no val") && !c.stdout.contains("nan"), c.stdout)
+        let r = try Run.alexnet(["report", dir + "/run", "--neighbour-pool", "18"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let html = try String(contentsOfFile: dir + "/run/report.html", encoding: .utf8)
+        XCTAssertTrue(html.contains("has no validation split (prepare found no val/ folder), so there are no test images"), "no note on the missing test images")
+        XCTAssertTrue(html.contains("no validation split (final training top-1 error"))
+        XCTAssertTrue(html.contains("mean colour saturation 0."), "the colour kernels are still shown")
     }
 
     func testPrepareRefusesBadSourcesInOneLine() throws {
@@ -100,6 +153,55 @@ final class PrepareTrainTests: XCTestCase {
             XCTAssertTrue(r.stderr.hasPrefix("alexnet-mp: error: ") && r.stderr.contains(words), r.stderr)
             XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
             XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/out"))
+        }
+    }
+
+    /// Ctrl-C or SIGTERM in the middle of `prepare` (while it writes shards): it stops, removes
+    /// its OUT.partial-HOST-PID directory, leaves the earlier OUT as it was, and exits 128 + signal.
+    func testSignalledPrepareRemovesItsPartialOutput() throws {
+        guard FileManager.default.isExecutableFile(atPath: Run.binary) else { throw XCTSkip("no release binary at \(Run.binary)") }
+        let dir = Run.tempDir("prepare-signal")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try makeTree(dir + "/small")
+        let first = try Run.alexnet(["prepare", "--source", dir + "/small", "--out", dir + "/out", "--jobs", "1"])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let before = FileManager.default.contents(atPath: dir + "/out/index.json")
+        XCTAssertNotNil(before)
+        // A tree that takes seconds: 160 photographs of 2000×1500 (one JPEG, written 160 times).
+        let big = try PhotoEncoder.jpeg(rgb(2000, 1500, 3), width: 2000, height: 1500, quality: 90)
+        for cls in ["a", "b"] {
+            try FileManager.default.createDirectory(atPath: "\(dir)/big/train/\(cls)", withIntermediateDirectories: true)
+            for i in 0..<80 { try Data(big).write(to: URL(fileURLWithPath: "\(dir)/big/train/\(cls)/\(i).jpg")) }
+        }
+        for (sig, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")] {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: Run.binary)
+            p.arguments = ["prepare", "--source", dir + "/big", "--out", dir + "/out", "--jobs", "1", "--shard-mb", "1"]
+            let err = Pipe()
+            p.standardError = err; p.standardOutput = FileHandle.nullDevice
+            try p.run()
+            // Signal once the partial output holds a shard: mid-write.
+            let t0 = Date()
+            var partial: String?
+            while p.isRunning && Date().timeIntervalSince(t0) < 60 {
+                if let d = try FileManager.default.contentsOfDirectory(atPath: dir).first(where: { $0.hasPrefix("out.partial-") }),
+                   (try? FileManager.default.contentsOfDirectory(atPath: dir + "/" + d))?.contains("train-00001.bin") == true {
+                    partial = d; break
+                }
+                usleep(20_000)
+            }
+            XCTAssertNotNil(partial, "\(name): prepare finished (or never wrote a shard) before it could be signalled")
+            XCTAssertTrue(partial?.hasSuffix("-\(p.processIdentifier)") ?? false, partial ?? "")
+            kill(p.processIdentifier, sig)
+            let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            XCTAssertEqual(p.terminationStatus, 128 + sig, "\(name): \(stderr)")
+            XCTAssertTrue(stderr.hasPrefix("alexnet-mp: prepare interrupted: removed the partial output ") && stderr.hasSuffix("/out is as it was\n"), "\(name): \(stderr)")
+            XCTAssertEqual(stderr.split(separator: "\n").count, 1, stderr)
+            let left = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains(".partial") || $0.contains(".old") }
+            XCTAssertEqual(left, [], "\(name): left behind")
+            XCTAssertEqual(FileManager.default.contents(atPath: dir + "/out/index.json"), before, "\(name): the earlier output changed")
         }
     }
 
