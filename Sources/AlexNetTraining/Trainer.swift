@@ -300,5 +300,8 @@ public func trainingStep(_ network: Network, sgd: SGD, learningRate: Double, glo
 
 public struct TrainingError: Error, CustomStringConvertible {
     public let description: String
-    public init(_ d: String) { description = d }
+    /// Every rank meets this error at the same point, with the same message (a run with no
+    /// checkpoint to resume, a damaged state.json, a non-finite loss): rank 0 alone prints it.
+    public let onEveryRank: Bool
+    public init(_ d: String, onEveryRank: Bool = false) { description = d; self.onEveryRank = onEveryRank }
 }
