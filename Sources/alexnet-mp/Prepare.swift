@@ -1,4 +1,5 @@
 import AlexNetData
+import AlexNetTraining
 import ArgumentParser
 import Foundation
 
@@ -34,9 +35,9 @@ struct Prepare: ParsableCommand {
             o.shardBytes = shardMB << 20
             let tty = isatty(STDERR_FILENO) != 0
             let report = try AlexNetData.Prepare.run(o) { done, total in
-                if tty { FileHandle.standardError.write(Data("\rprepare: \(done)/\(total) images\u{1B}[K".utf8)) }
+                if tty { writeStandardError("\rprepare: \(done)/\(total) images\u{1B}[K") }
             }
-            if tty { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+            if tty { writeStandardError("\r\u{1B}[K") }
             let counts = report.written.map { "\($0.images) \($0.split)" }.joined(separator: ", ")
             print("prepare: wrote \(counts) images of \(size)×\(size), \(report.classes) classes, to \(out) in "
                   + String(format: "%.1f s (%.0f images/s, %d job%@)", report.seconds, report.imagesPerSecond, o.jobs, o.jobs == 1 ? "" : "s"))
