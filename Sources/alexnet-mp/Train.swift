@@ -98,7 +98,7 @@ struct Train: ParsableCommand {
                 state = try Checkpoint.read(network, from: latest)
                 launch.console.print("resuming \(resume) from \(latest): step \(state!.globalStep), epoch \(state!.epoch)")
             }
-            StopSignal.install()
+            StopSignal.install(announce: launch.comm.rank == 0)
             try trainer.run(epochs: config.train.epochs, resume: state)
         }
     }

@@ -16,8 +16,7 @@ enum Run {
         var signalled: [Double] = [] }
 
     /// A signal to send while a process runs: once `when` holds (checked every 50 ms), to the
-    /// process or, with `toGroup`, to its whole process group (as a terminal's Ctrl-C does;
-    /// the process is then started as the leader of a session of its own).
+    /// process or, with `toGroup`, to its whole process group (as a terminal's Ctrl-C does).
     struct Signal {
         var signal: Int32
         var toGroup = false
@@ -59,13 +58,12 @@ enum Run {
     /// Runs `argv` (a path, or a program in /usr/bin, /bin, /usr/local/bin) in the package root.
     static func command(_ argv: [String], env: [String: String] = [:], timeout: Double = 300, signals: [Signal] = []) throws -> Output {
         let p = Process()
-        // Started directly (not through env) so that a signal reaches mpirun or the binary itself;
-        // through setsid (which then execs it, keeping the pid) when a signal goes to the group.
+        // Started directly (not through env) so that a signal reaches mpirun or the binary itself.
+        // Foundation starts it as the leader of a process group of its own (as a shell starts a
+        // job): a signal to the group is what a terminal's Ctrl-C sends.
         let path = ["/usr/bin", "/bin", "/usr/local/bin"].map { $0 + "/" + argv[0] }.first { FileManager.default.isExecutableFile(atPath: $0) }
-        let program = argv[0].hasPrefix("/") || argv[0].hasPrefix("./") ? argv[0] : (path ?? "/usr/bin/" + argv[0])
-        let group = signals.contains { $0.toGroup }
-        p.executableURL = URL(fileURLWithPath: group ? "/usr/bin/setsid" : program)
-        p.arguments = (group ? [program] : []) + Array(argv.dropFirst())
+        p.executableURL = URL(fileURLWithPath: argv[0].hasPrefix("/") || argv[0].hasPrefix("./") ? argv[0] : (path ?? "/usr/bin/" + argv[0]))
+        p.arguments = Array(argv.dropFirst())
         p.currentDirectoryURL = packageRoot
         var environment = ProcessInfo.processInfo.environment
         for (k, v) in env { environment[k] = v }
@@ -87,7 +85,7 @@ enum Run {
             }
             if Date().timeIntervalSince(t0) > timeout {
                 timedOut = true
-                kill(group ? -p.processIdentifier : p.processIdentifier, SIGKILL)
+                kill(-p.processIdentifier, SIGKILL)
                 break
             }
             usleep(50_000)
