@@ -97,11 +97,12 @@ public enum Checkpoint {
         try comm.broadcast(&chosen, root: 0)
         let final = (root as NSString).appendingPathComponent(String(decoding: chosen, as: UTF8.self))
         let tmp = final + ".tmp"
+        let kept = complete(root).last.map { "the previous checkpoint (\($0)) is kept" } ?? "no checkpoint was written before"
         // Refuse before writing when this rank's shards cannot fit: the disk is left as it was.
         let groups = network.placement.localGroups
         let needed = groups.reduce(0) { $0 + shardBytes(network, group: $1) }
         if let free = freeDiskBytes(tmp), free < needed {
-            throw TrainingError("\(tmp): not enough disk space for the checkpoint of step \(state.globalStep): this rank's shards need \(mebibytes(needed)), \(mebibytes(free)) are free; the previous checkpoint is kept")
+            throw TrainingError("\(tmp): not enough disk space for the checkpoint of step \(state.globalStep): this rank's shards need \(mebibytes(needed)), \(mebibytes(free)) are free; \(kept)")
         }
         do {
             for g in groups {
@@ -112,9 +113,9 @@ public enum Checkpoint {
             for g in groups { unlink(ModelFile.path(directory: tmp, group: g)) }   // give the space back
             let whole = shardBytes(network, group: groups[0]) * network.spec.groups
             if let free = freeDiskBytes(tmp), free < whole {
-                throw TrainingError("\(tmp): the disk filled while writing the checkpoint of step \(state.globalStep): it needs \(mebibytes(whole)) (\(network.spec.groups) shards of \(mebibytes(whole / network.spec.groups))), \(mebibytes(free)) are free; the previous checkpoint is kept")
+                throw TrainingError("\(tmp): the disk filled while writing the checkpoint of step \(state.globalStep): it needs \(mebibytes(whole)) (\(network.spec.groups) shards of \(mebibytes(whole / network.spec.groups))), \(mebibytes(free)) are free; \(kept)")
             }
-            throw TrainingError("checkpoint of step \(state.globalStep) not written, the previous one is kept: \(error)")
+            throw TrainingError("\(tmp): the checkpoint of step \(state.globalStep) was not written (\(kept)): \(error)")
         }
         fault?.reached(.shards)
         try comm.barrier()   // every shard is on disk
