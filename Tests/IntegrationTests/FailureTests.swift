@@ -89,6 +89,8 @@ final class FailureTests: XCTestCase {
             (["train", "--config", dir + "/empty-run/config.yaml", "--out", dir + "/empty-run"],
              "alexnet-mp: error: \(dir)/empty-run: holds a run already (config.yaml): continue it with --resume \(dir)/empty-run, or choose another --out"),
             (["train", "--steps", "0"], "Error: --steps must be at least 1, got 0."),
+            (["train", "--checkpoint-every", "x"], "Error: --checkpoint-every takes a number of steps (500) or epochs (1e), or 0 for none; got x."),
+            (["train", "--resume", dir + "/empty-run", "--seed", "2"], "Error: --resume continues a run with its own seed and directory: drop --seed and --out."),
         ]
         for (args, message) in cases {
             for ranks in [0, 2] {
