@@ -64,7 +64,11 @@ final class ResumeTests: XCTestCase {
         let dir = Run.tempDir("resume-corrupt")
         let a = try Run.alexnet(Self.common + ["--steps", "10", "--out", dir])
         XCTAssertEqual(a.status, 0, a.stderr)
-        let shard = dir + "/checkpoints/step-00000010/group1.bin"
+        // The checkpoint a resume starts from: step-00000010-2, the second of step 10 (the cadence
+        // wrote step-00000010, the end of --steps the second one).
+        let latest = try String(contentsOfFile: dir + "/checkpoints/latest", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertEqual(latest, "step-00000010-2")
+        let shard = dir + "/checkpoints/\(latest)/group1.bin"
         var bytes = try XCTUnwrap(FileManager.default.contents(atPath: shard))
         bytes[bytes.count / 2] ^= 0x40
         try bytes.write(to: URL(fileURLWithPath: shard))
