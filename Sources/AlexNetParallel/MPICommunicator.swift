@@ -39,6 +39,13 @@ public final class MPICommunicator: Communicator {
         return env["OMPI_COMM_WORLD_SIZE"] != nil || env["PMIX_RANK"] != nil
     }
 
+    /// This process's rank as mpirun set it in the environment (nil outside mpirun): known
+    /// before MPI starts, e.g. to print a command-line mistake once.
+    public static var rankInEnvironment: Int? {
+        let env = ProcessInfo.processInfo.environment
+        return (env["OMPI_COMM_WORLD_RANK"] ?? env["PMIX_RANK"]).flatMap { Int($0) }
+    }
+
     /// Ranks of this job on this node (for sharing the cores between them), 1 outside mpirun.
     public static var localRanks: Int {
         Int(ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"] ?? "") ?? 1

@@ -18,15 +18,58 @@ public struct TrainerState: Codable, Sendable, Equatable {
     public var fingerprint: UInt64
 }
 
-/// Checkpoints of a run: `<run>/checkpoints/step-NNNNNNNN/` holds one shard per group (values
-/// and momentum, written by the rank that holds the group) and `state.json` (rank 0). A
-/// checkpoint is written under a temporary name, every shard flushed, the directory renamed,
-/// and only then is `<run>/checkpoints/latest` pointed at it: a crash at any moment leaves the
-/// previous checkpoint usable. Shards are per group, so a checkpoint written by 2 ranks
-/// resumes on 1 and the other way round.
+/// Checkpoints of a run, in `<run>/checkpoints/`:
+///
+///     step-00000020/       a complete checkpoint: one shard per group (values and momentum,
+///       group0.bin         written by the rank that holds the group) and state.json (rank 0),
+///       group1.bin         which is written last
+///       state.json
+///     step-00000020-2/     a second checkpoint of the same step (a stop right after a cadence
+///                          checkpoint, or the end of an epoch after a resume): a name is never reused
+///     step-00000030.tmp/   one being written
+///     latest               the name of the newest complete checkpoint
+///
+/// The order of the writes keeps a complete checkpoint named by `latest` at every instant, once
+/// one was written:
+/// 1. rank 0 picks an unused name and makes `<name>.tmp/`; every rank writes its shards there,
+///    each flushed to disk and renamed into place, and flushes the directory;
+/// 2. after a barrier, rank 0 writes state.json, renames `<name>.tmp` to `<name>` and flushes
+///    `checkpoints/`;
+/// 3. rank 0 points `latest` at `<name>` (a new file renamed over the old one, then flushed);
+/// 4. only then are older checkpoints removed, all but the newest `keep` (each loses its
+///    state.json first, so that a half-removed one never passes for complete).
+///
+/// `latest(_:)` also copes with a `latest` that is missing or names no complete checkpoint: it
+/// falls back to the newest complete one. Shards are per group, so a checkpoint written by 2
+/// ranks resumes on 1 and the other way round.
 public enum Checkpoint {
     static func root(_ run: String) -> String { (run as NSString).appendingPathComponent("checkpoints") }
-    static func name(_ step: Int) -> String { String(format: "step-%08d", step) }
+
+    /// `step-N` for the first checkpoint of step N in a run directory, `step-N-K` for the K-th.
+    static func name(_ step: Int, _ k: Int = 1) -> String { String(format: "step-%08d", step) + (k > 1 ? "-\(k)" : "") }
+
+    /// The step and write number of a checkpoint directory's name (`step-00000020-2`: step 20,
+    /// the second of that step), and whether it is a `.tmp` one; nil for other names.
+    static func parse(_ entry: String) -> (step: Int, k: Int, tmp: Bool)? {
+        var s = Substring(entry)
+        let tmp = s.hasSuffix(".tmp")
+        if tmp { s = s.dropLast(4) }
+        guard s.hasPrefix("step-") else { return nil }
+        let parts = s.dropFirst(5).split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count <= 2, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
+              parts[0].count >= 8, let step = Int(parts[0]), let k = parts.count == 2 ? Int(parts[1]) : 1,
+              parts.count == 1 || k >= 2 else { return nil }
+        return (step, k, tmp)
+    }
+
+    /// The complete checkpoints in a run's `checkpoints/` directory, oldest first.
+    static func complete(_ root: String) -> [String] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+        return entries.compactMap { e in parse(e).flatMap { $0.tmp ? nil : (e, $0.step, $0.k) } }
+            .filter { FileManager.default.fileExists(atPath: (root as NSString).appendingPathComponent($0.0 + "/state.json")) }
+            .sorted { ($0.1, $0.2) < ($1.1, $1.2) }
+            .map(\.0)
+    }
 
     /// Bytes of a group's shard on disk (data, names, shapes and the fixed header).
     static func shardBytes(_ network: Network, group: Int) -> Int {
@@ -38,20 +81,28 @@ public enum Checkpoint {
         network.parameters(group: group).flatMap { [$0.value, $0.momentum] }
     }
 
+    /// Writes a checkpoint of `state` and every rank's groups (a collective: every rank calls it).
     public static func write(_ network: Network, state: TrainerState, run: String, keep: Int = 2) throws {
-        let comm = network.comm
-        let final = (root(run) as NSString).appendingPathComponent(name(state.globalStep))
-        let tmp = final + ".tmp"
+        let comm = network.comm, root = root(run)
+        let fault = CheckpointFault.nextWrite(rank: comm.rank)
+        // Rank 0 names the checkpoint and makes its temporary directory; every rank learns the name.
+        var chosen = [UInt8]()
         if comm.rank == 0 {
-            try? FileManager.default.removeItem(atPath: tmp)
-            try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+            try makeDirectory(root)
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+            let used = entries.compactMap(parse).filter { $0.step == state.globalStep }.map(\.k)
+            chosen = Array(name(state.globalStep, (used.max() ?? 0) + 1).utf8)
+            try makeDirectory((root as NSString).appendingPathComponent(String(decoding: chosen, as: UTF8.self) + ".tmp"))
         }
-        try comm.barrier()
+        try comm.broadcast(&chosen, root: 0)
+        let final = (root as NSString).appendingPathComponent(String(decoding: chosen, as: UTF8.self))
+        let tmp = final + ".tmp"
+        let kept = complete(root).last.map { "the previous checkpoint (\($0)) is kept" } ?? "no checkpoint was written before"
         // Refuse before writing when this rank's shards cannot fit: the disk is left as it was.
         let groups = network.placement.localGroups
         let needed = groups.reduce(0) { $0 + shardBytes(network, group: $1) }
         if let free = freeDiskBytes(tmp), free < needed {
-            throw TrainingError("\(tmp): not enough disk space for the checkpoint of step \(state.globalStep): this rank's shards need \(mebibytes(needed)), \(mebibytes(free)) are free; the previous checkpoint is kept")
+            throw TrainingError("\(tmp): not enough disk space for the checkpoint of step \(state.globalStep): this rank's shards need \(mebibytes(needed)), \(mebibytes(free)) are free; \(kept)")
         }
         do {
             for g in groups {
@@ -62,60 +113,122 @@ public enum Checkpoint {
             for g in groups { unlink(ModelFile.path(directory: tmp, group: g)) }   // give the space back
             let whole = shardBytes(network, group: groups[0]) * network.spec.groups
             if let free = freeDiskBytes(tmp), free < whole {
-                throw TrainingError("\(tmp): the disk filled while writing the checkpoint of step \(state.globalStep): it needs \(mebibytes(whole)) (\(network.spec.groups) shards of \(mebibytes(whole / network.spec.groups))), \(mebibytes(free)) are free; the previous checkpoint is kept")
+                throw TrainingError("\(tmp): the disk filled while writing the checkpoint of step \(state.globalStep): it needs \(mebibytes(whole)) (\(network.spec.groups) shards of \(mebibytes(whole / network.spec.groups))), \(mebibytes(free)) are free; \(kept)")
             }
-            throw TrainingError("checkpoint of step \(state.globalStep) not written, the previous one is kept: \(error)")
+            throw TrainingError("\(tmp): the checkpoint of step \(state.globalStep) was not written (\(kept)): \(error)")
         }
+        fault?.reached(.shards)
         try comm.barrier()   // every shard is on disk
         guard comm.rank == 0 else { return }
         let e = JSONEncoder()
         e.outputFormatting = [.prettyPrinted, .sortedKeys]
         e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         try writeAtomically(Array(try e.encode(state)), to: (tmp as NSString).appendingPathComponent("state.json"))
-        try? FileManager.default.removeItem(atPath: final)
+        fault?.reached(.state)
         guard rename(tmp, final) == 0 else {
             throw TrainingError("\(final): cannot rename the checkpoint into place: \(String(cString: strerror(errno)))")
         }
-        try writeAtomically(name(state.globalStep) + "\n", to: (root(run) as NSString).appendingPathComponent("latest"))
-        // Keep the newest `keep` complete checkpoints.
-        let all = (try? FileManager.default.contentsOfDirectory(atPath: root(run))) ?? []
-        let done = all.filter { $0.hasPrefix("step-") && !$0.hasSuffix(".tmp") }.sorted()
-        for old in done.dropLast(keep) { try? FileManager.default.removeItem(atPath: (root(run) as NSString).appendingPathComponent(old)) }
+        try syncDirectory(root)
+        fault?.reached(.rename)
+        try writeAtomically((final as NSString).lastPathComponent + "\n", to: (root as NSString).appendingPathComponent("latest"))
+        fault?.reached(.latest)
+        prune(root, keep: keep, newest: (final as NSString).lastPathComponent, fault: fault)
     }
 
-    /// The latest complete checkpoint of `run`, or nil if it has none.
-    public static func latest(_ run: String) throws -> String? {
-        let marker = (root(run) as NSString).appendingPathComponent("latest")
-        guard let text = try? String(contentsOfFile: marker, encoding: .utf8) else { return nil }
-        let dir = (root(run) as NSString).appendingPathComponent(text.trimmingCharacters(in: .whitespacesAndNewlines))
-        guard FileManager.default.fileExists(atPath: (dir as NSString).appendingPathComponent("state.json")) else {
-            throw TrainingError("\(marker): points at \(dir), which is not a complete checkpoint")
+    /// Removes every checkpoint but the newest `keep` complete ones (and always `newest`, the
+    /// one `latest` names), and what crashed writes or removals left behind.
+    static func prune(_ root: String, keep: Int, newest: String, fault: CheckpointFault? = nil) {
+        let kept = Set(complete(root).suffix(keep) + [newest])
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+        for entry in entries.sorted() where parse(entry) != nil && !kept.contains(entry) {
+            let dir = (root as NSString).appendingPathComponent(entry)
+            unlink((dir as NSString).appendingPathComponent("state.json"))   // no longer complete
+            fault?.reached(.prune)
+            try? FileManager.default.removeItem(atPath: dir)
         }
-        return dir
     }
 
-    /// Loads this rank's groups and the trainer's state from checkpoint directory `dir`.
+    /// The latest complete checkpoint of `run` (a directory), or nil if it has none: the one
+    /// `checkpoints/latest` names or, when `latest` is missing or names no complete checkpoint
+    /// (a crash before it was first written; a file removed by hand), the newest complete one,
+    /// with a line for `warn` that says so.
+    public static func latest(_ run: String, warn: (String) -> Void = { _ in }) -> String? {
+        let root = root(run), marker = (root as NSString).appendingPathComponent("latest")
+        let all = complete(root)
+        let named = (try? String(contentsOfFile: marker, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        if let named, all.contains(named) { return (root as NSString).appendingPathComponent(named) }
+        guard let newest = all.last else { return nil }
+        warn(named.map { "\(marker) names \($0), which is not a complete checkpoint: using the newest complete one, \(newest)" }
+             ?? "\(marker) is missing: using the newest complete checkpoint, \(newest)")
+        return (root as NSString).appendingPathComponent(newest)
+    }
+
+    /// Makes a directory whose parent exists (or finds it there); an error names it.
+    static func makeDirectory(_ path: String) throws {
+        guard mkdir(path, 0o755) == 0 || errno == EEXIST else {
+            throw TrainingError("\(path): cannot create the checkpoint directory: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Loads this rank's groups and the trainer's state from checkpoint directory `dir`. Every
+    /// rank reads state.json, so its errors are met alike by every rank; a shard's error is met
+    /// by the rank that holds its group.
     public static func read(_ network: Network, from dir: String) throws -> TrainerState {
         let statePath = (dir as NSString).appendingPathComponent("state.json")
-        guard let data = FileManager.default.contents(atPath: statePath) else { throw TrainingError("\(statePath): no such file") }
+        guard let data = FileManager.default.contents(atPath: statePath) else { throw TrainingError("\(statePath): no such file", onEveryRank: true) }
         let state: TrainerState
         let decoder = JSONDecoder()
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         do { state = try decoder.decode(TrainerState.self, from: data) } catch {
-            throw TrainingError("\(statePath): not a checkpoint state (\(String(describing: error).split(separator: "\n").joined(separator: " ")))")
+            throw TrainingError("\(statePath): not a checkpoint state (\(String(describing: error).split(separator: "\n").joined(separator: " ")))", onEveryRank: true)
         }
         guard state.globalStep >= 0, state.epoch >= 1, state.stepInEpoch >= 0, state.epochSteps >= 0,
               state.epochErrorsTop1 >= 0, state.epochErrorsTop5 >= 0, state.history.count < state.epoch else {
-            throw TrainingError("\(statePath): not a checkpoint state (impossible position: step \(state.globalStep), epoch \(state.epoch), step in epoch \(state.stepInEpoch))")
+            throw TrainingError("\(statePath): not a checkpoint state (impossible position: step \(state.globalStep), epoch \(state.epoch), step in epoch \(state.stepInEpoch))", onEveryRank: true)
         }
         guard state.groups == network.spec.groups, state.fingerprint == ModelFile.fingerprint(network.spec) else {
-            throw TrainingError("\(statePath): the checkpoint is of another model (\(state.groups) groups) than the run's config")
+            throw TrainingError("\(statePath): the checkpoint is of another model (\(state.groups) groups) than the run's config", onEveryRank: true)
         }
         for g in network.placement.localGroups {
             try ModelFile.read(into: tensors(network, group: g), spec: network.spec, group: g,
                                from: ModelFile.path(directory: dir, group: g))
         }
         return state
+    }
+}
+
+/// A crash to inject while a checkpoint is written, for the tests that check that every point of
+/// the sequence leaves a usable checkpoint: `ALEXNET_MP_CHECKPOINT_FAULT=POINT:N[:RANK[:ACTION]]`
+/// stops rank RANK (default 0) at POINT of its N-th checkpoint write in this process (1-based).
+/// ACTION `kill` (the default) makes it kill itself with SIGKILL, as a power cut would; `wait`
+/// makes it wait there for up to 120 s (for a signal to arrive). Points: `shards` (this rank's
+/// shards are on disk), `state` (state.json is written, the directory not yet renamed), `rename`
+/// (renamed, `latest` not yet updated), `latest` (updated, nothing removed yet), `prune` (an
+/// older checkpoint half removed).
+struct CheckpointFault {
+    enum Point: String { case shards, state, rename, latest, prune }
+    let point: Point
+    let kill: Bool
+
+    nonisolated(unsafe) static var writes = 0
+    static let configured: (point: Point, write: Int, rank: Int, kill: Bool)? = {
+        guard let v = ProcessInfo.processInfo.environment["ALEXNET_MP_CHECKPOINT_FAULT"] else { return nil }
+        let p = v.split(separator: ":").map(String.init)
+        guard p.count >= 2, let point = Point(rawValue: p[0]), let n = Int(p[1]) else { return nil }
+        return (point, n, p.count > 2 ? Int(p[2]) ?? 0 : 0, p.count > 3 ? p[3] != "wait" : true)
+    }()
+
+    /// The fault for this rank's next checkpoint write, if one is configured for it.
+    static func nextWrite(rank: Int) -> CheckpointFault? {
+        writes += 1
+        guard let c = configured, c.rank == rank, c.write == writes else { return nil }
+        return CheckpointFault(point: c.point, kill: c.kill)
+    }
+
+    func reached(_ p: Point) {
+        guard p == point else { return }
+        if kill { Foundation.kill(getpid(), SIGKILL) }
+        for _ in 0..<1200 { usleep(100_000) }
     }
 }
 

@@ -39,7 +39,7 @@ public final class Console {
     public func warning(_ line: String) {
         guard rank == 0 else { return }
         if progressShown { Swift.print(""); progressShown = false }
-        FileHandle.standardError.write(Data("alexnet-mp: warning: \(line)\n".utf8))
+        writeStandardError("alexnet-mp: warning: \(line)\n")
     }
 }
 

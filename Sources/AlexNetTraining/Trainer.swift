@@ -103,11 +103,19 @@ public final class Trainer {
     }
 
     func evaluateCounted(_ set: ImageSet?, logits: ((Int, [Float]) -> Void)? = nil) throws -> (top1: Double, top5: Double, loss: Double) {
+        try evaluateCounted(set, logits: logits, stopOnSignal: false)!
+    }
+
+    /// `evaluateCounted`; with `stopOnSignal`, nil when a stop signal came to any rank (every
+    /// rank checks before each batch and agrees on it).
+    func evaluateCounted(_ set: ImageSet?, logits: ((Int, [Float]) -> Void)? = nil, stopOnSignal: Bool) throws
+        -> (top1: Double, top5: Double, loss: Double)? {
         let set = set ?? batcher.test
         let N = network.batch
         var e1 = 0, e5 = 0, loss = 0.0, seen = 0
         var start = 0
         while start < set.count {
+            if stopOnSignal, try stopRequestedOnAnyRank() { return nil }
             let valid = batcher.fillTest(start: start, batch: N, input: network.input.data, labels: network.labels, from: set)
             try network.forward(training: false, step: 0)
             let r = network.loss(valid: valid, gradient: false)
@@ -139,17 +147,24 @@ public final class Trainer {
             if options.logEvery > 0 {
                 var kept = stepsHeader
                 if resume != nil, let old = try? String(contentsOfFile: file("steps.csv"), encoding: .utf8) {
-                    for line in old.split(separator: "\n").dropFirst() {
-                        if let s = Int(line.split(separator: ",")[0]), s <= state.globalStep { kept += line + "\n" }
+                    // Whole rows only (a crash can cut the last one short), up to the checkpoint's step.
+                    for line in old.split(separator: "\n", omittingEmptySubsequences: false).dropFirst().dropLast() {
+                        let fields = line.split(separator: ",", omittingEmptySubsequences: false)
+                        if fields.count == 6, let s = Int(fields[0]), s <= state.globalStep { kept += line + "\n" }
                     }
                 }
                 try writeAtomically(kept, to: file("steps.csv"))
             }
         }
-        let metricsOut = rank == 0 ? FileHandle(forWritingAtPath: file("metrics.csv")) : nil
-        let stepsOut = rank == 0 && options.logEvery > 0 ? FileHandle(forWritingAtPath: file("steps.csv")) : nil
-        metricsOut?.seekToEndOfFile(); stepsOut?.seekToEndOfFile()
-        defer { try? metricsOut?.close(); try? stepsOut?.close() }
+        let metricsOut = rank == 0 ? try AppendFile(file("metrics.csv")) : nil
+        let stepsOut = rank == 0 && options.logEvery > 0 ? try AppendFile(file("steps.csv")) : nil
+        var lastCheckpoint = resume.map { "step \($0.globalStep)" }
+        /// Appends a row; a failure (a full disk) says which checkpoint a resume would start from.
+        func append(_ row: String, to out: AppendFile?) throws {
+            do { try out?.append(row) } catch {
+                throw TrainingError("\(error); " + (lastCheckpoint.map { "the last checkpoint (\($0)) is kept" } ?? "no checkpoint was written yet"))
+            }
+        }
 
         // A prepared directory without val/: train all the same, and say what is missing.
         let validating = batcher.test.count > 0
@@ -169,6 +184,7 @@ public final class Trainer {
             state.schedule = schedule
             state.history = history
             try Checkpoint.write(network, state: state, run: dir)
+            lastCheckpoint = "step \(state.globalStep)"
         }
         var stopped = false
         while state.epoch <= epochs && !stopped {
@@ -183,25 +199,23 @@ public final class Trainer {
                 let s = state.stepInEpoch
                 let r = try step(epoch: epoch, step: s, globalStep: state.globalStep)
                 guard r.loss.isFinite else {
-                    let origin = network.firstNonFinite().map { "; the first non-finite values are in \($0)" } ?? ""
-                    throw TrainingError("the loss became \(r.loss) at step \(state.globalStep + 1) (epoch \(epoch))\(origin); try a smaller train.lr (now \(schedule.learningRate)) or init: he. The last checkpoint is untouched.")
+                    // Every rank has the same loss: rank 0 names where any rank first saw non-finite values.
+                    let origin = try firstNonFiniteOnAnyRank().map { "; the first non-finite values are in \($0)" } ?? ""
+                    throw TrainingError("the loss became \(r.loss) at step \(state.globalStep + 1) (epoch \(epoch))\(origin); try a smaller train.lr (now \(schedule.learningRate)) or init: he. The last checkpoint is untouched.",
+                                        onEveryRank: true)
                 }
                 state.globalStep += 1; state.stepInEpoch += 1; state.epochSteps += 1
                 state.epochLoss += r.loss; state.epochErrorsTop1 += r.errorsTop1; state.epochErrorsTop5 += r.errorsTop5
                 if options.logEvery > 0, state.globalStep % options.logEvery == 0 {
                     let line = String(format: "%d,%d,%.9g,%.6f,%.6f,%.6g\n", state.globalStep, epoch, r.loss,
                                       Double(r.errorsTop1) / Double(N), Double(r.errorsTop5) / Double(N), schedule.learningRate)
-                    stepsOut?.write(Data(line.utf8))
+                    try append(line, to: stepsOut)
                 }
                 if case .steps(let k)? = options.checkpointEvery, state.globalStep % k == 0, state.stepInEpoch < stepsPerEpoch {
                     try checkpoint()
                 }
                 // Every rank stops at the same step: agree on whether any was signalled.
-                let t = now()
-                var signalled = [StopSignal.requested ? 1.0 : 0.0]
-                try network.comm.allreduceSum(&signalled)
-                network.profile.control += network.profile.span("stop check", "communication", since: t)
-                if signalled[0] > 0 {
+                if try stopRequestedOnAnyRank() {
                     try checkpoint()
                     console.print("stopped by a signal after step \(state.globalStep); checkpoint written. Continue with: alexnet-mp train --resume \(dir)")
                     return
@@ -216,14 +230,26 @@ public final class Trainer {
             if steps == 0 { break }
             if stopped && options.checkpointEvery != nil { try checkpoint() }   // mid-epoch: resume continues this epoch
             let trainSeconds = now() - t0
-            let val = validating ? try evaluate() : (top1: .nan, top5: .nan, loss: .nan)
+            let val: (top1: Double, top5: Double, loss: Double)
+            if validating {
+                // A signal during validation stops it (every rank at the same batch): the checkpoint
+                // holds every step of the epoch, and the resumed run validates the epoch again.
+                guard let v = try network.profile.excluding({ try evaluateCounted(nil, stopOnSignal: true) }) else {
+                    try checkpoint()
+                    console.print("stopped by a signal while validating epoch \(epoch), after step \(state.globalStep); checkpoint written. Continue with: alexnet-mp train --resume \(dir)")
+                    return
+                }
+                val = v
+            } else {
+                val = (.nan, .nan, .nan)
+            }
             let m = EpochMetrics(epoch: epoch, steps: steps, loss: state.epochLoss / Double(steps),
                                  trainErrorTop1: Double(state.epochErrorsTop1) / Double(steps * N),
                                  trainErrorTop5: Double(state.epochErrorsTop5) / Double(steps * N),
                                  validationErrorTop1: val.top1, validationErrorTop5: val.top5,
                                  learningRate: schedule.learningRate, imagesPerSecond: Double(steps * N) / trainSeconds,
                                  seconds: now() - t0)
-            metricsOut?.write(Data((m.csvRow + "\n").utf8))
+            try append(m.csvRow + "\n", to: metricsOut)
             let valText = validating ? String(format: "val top-1 %.2f%% top-5 %.2f%%", 100 * m.validationErrorTop1, 100 * m.validationErrorTop5)
                                      : "no validation"
             console.print(String(format: "epoch %d%@: loss %.4f  train top-1 %.2f%%  %@  lr %g  %.0f img/s  %.1f s",
@@ -276,6 +302,28 @@ public final class Trainer {
         }
     }
 
+    /// Whether a stop signal (`StopSignal`) came to any rank: a collective, so that every rank
+    /// stops at the same point.
+    func stopRequestedOnAnyRank() throws -> Bool {
+        let t = now()
+        var signalled = [StopSignal.requested ? 1.0 : 0.0]
+        try network.comm.allreduceSum(&signalled)
+        network.profile.control += network.profile.span("stop check", "communication", since: t)
+        return signalled[0] > 0
+    }
+
+    /// Where the first non-finite values are, on whichever rank has them earliest in the model
+    /// (a collective; the answer is rank 0's to print).
+    func firstNonFiniteOnAnyRank() throws -> String? {
+        let found = try network.comm.gather(Array((network.firstNonFinite() ?? "").utf8), root: 0)
+            .map { String(decoding: $0, as: UTF8.self) }.filter { !$0.isEmpty }
+        func position(_ place: String) -> Int {
+            if place.hasPrefix("the input") { return -1 }
+            return network.spec.layers.firstIndex { place.contains(" of \($0.name) (") } ?? network.spec.layers.count
+        }
+        return found.min { position($0) < position($1) }
+    }
+
     /// Each rank writes its own groups' shards into `<run>/model/`.
     public func saveModel() throws {
         let modelDir = file("model")
@@ -312,5 +360,8 @@ public func trainingStep(_ network: Network, sgd: SGD, learningRate: Double, glo
 
 public struct TrainingError: Error, CustomStringConvertible {
     public let description: String
-    public init(_ d: String) { description = d }
+    /// Every rank meets this error at the same point, with the same message (a run with no
+    /// checkpoint to resume, a damaged state.json, a non-finite loss): rank 0 alone prints it.
+    public let onEveryRank: Bool
+    public init(_ d: String, onEveryRank: Bool = false) { description = d; self.onEveryRank = onEveryRank }
 }

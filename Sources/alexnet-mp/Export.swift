@@ -43,20 +43,20 @@ struct Export: ParsableCommand {
     }
 }
 
-/// Loads this process's groups of a run's model: `model/` when complete, else the latest checkpoint.
-/// Returns which it read.
+/// Loads this process's groups of a run's model: `model/` when every group's shard is there (a
+/// run can be stopped while its ranks write them), else the latest checkpoint. Returns which it read.
 func loadModel(run: String, into network: Network) throws -> String {
     let modelDir = (run as NSString).appendingPathComponent("model")
-    let groups = network.placement.localGroups
-    if groups.allSatisfy({ FileManager.default.fileExists(atPath: ModelFile.path(directory: modelDir, group: $0)) }) {
-        for g in groups {
+    if (0..<network.spec.groups).allSatisfy({ FileManager.default.fileExists(atPath: ModelFile.path(directory: modelDir, group: $0)) }) {
+        for g in network.placement.localGroups {
             try ModelFile.read(into: network.parameters(group: g), spec: network.spec, group: g,
                                from: ModelFile.path(directory: modelDir, group: g))
         }
         return modelDir
     }
-    guard let latest = try Checkpoint.latest(run) else {
-        throw TrainingError("\(run): no model/ and no complete checkpoint to read")
+    let warn = { (line: String) in if network.comm.rank == 0 { writeStandardError("alexnet-mp: warning: \(line)\n") } }
+    guard let latest = Checkpoint.latest(run, warn: warn) else {
+        throw TrainingError("\(run): no model/ and no complete checkpoint to read", onEveryRank: true)
     }
     _ = try Checkpoint.read(network, from: latest)
     return latest

@@ -51,28 +51,39 @@ final class Launch {
 
     func finish() { mpi?.finalize() }
 
+    /// Ends MPI after an error that every rank met alike. Every rank is then on its way here, but
+    /// should one not be (an error taken for shared that was not), MPI_Finalize would wait for it
+    /// forever: after `seconds` the process exits without it, and mpirun ends the job.
+    func finishAfterSharedError(within seconds: Double = 30) {
+        guard let mpi else { return }
+        DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { _exit(1) }
+        mpi.finalize()
+    }
+
     /// Runs `body`; on an error prints one line and ends every rank with a non-zero status.
-    /// Errors that every rank meets alike (a bad config, data file or placement) are printed
-    /// once, by rank 0; any other error is printed by the rank that met it, and the job is
-    /// aborted so that no rank waits forever in a collective.
+    /// Errors that every rank meets alike (a bad config, data file or placement; a
+    /// `TrainingError` marked `onEveryRank`, such as a run with no checkpoint to resume) are
+    /// printed once, by rank 0, and every rank ends MPI and exits 1. Any other error is printed by
+    /// the rank that met it, and the job is aborted so that no rank waits forever in a collective.
     static func run(threads: Int?, _ body: (Launch) throws -> Void) throws {
         let launch: Launch
         do { launch = try Launch(threads: threads) } catch {
-            FileHandle.standardError.write(Data("alexnet-mp: error: \(error)\n".utf8))
+            writeStandardError("alexnet-mp: error: \(error)\n")
             throw ExitCode(1)
         }
         do {
             try body(launch)
             launch.finish()
         } catch {
-            let collective = error is ConfigError || error is PlacementError || error is DataError || error is ModelSpecError
-            if collective {
-                if launch.comm.rank == 0 { FileHandle.standardError.write(Data("alexnet-mp: error: \(error)\n".utf8)) }
-                launch.finish()
+            let onEveryRank = error is ConfigError || error is PlacementError || error is DataError || error is ModelSpecError
+                || (error as? TrainingError)?.onEveryRank == true
+            if onEveryRank {
+                if launch.comm.rank == 0 { writeStandardError("alexnet-mp: error: \(error)\n") }
+                launch.finishAfterSharedError()
                 throw ExitCode(1)
             }
             let who = launch.comm.size > 1 ? "rank \(launch.comm.rank): " : ""
-            FileHandle.standardError.write(Data("alexnet-mp: error: \(who)\(error)\n".utf8))
+            writeStandardError("alexnet-mp: error: \(who)\(error)\n")
             if launch.comm.size > 1 { launch.comm.abort(code: 1) }
             throw ExitCode(1)
         }
@@ -82,7 +93,7 @@ final class Launch {
 /// Runs a command that needs no MPI (summary, compare, simulate): an error is one line and exit 1.
 func reportingErrors(_ body: () throws -> Void) throws {
     do { try body() } catch {
-        FileHandle.standardError.write(Data("alexnet-mp: error: \(error)\n".utf8))
+        writeStandardError("alexnet-mp: error: \(error)\n")
         throw ExitCode(1)
     }
 }

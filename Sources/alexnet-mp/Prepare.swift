@@ -33,10 +33,10 @@ struct Prepare: ParsableCommand {
         // (a second signal exits at once; the next prepare removes what that leaves).
         StopSignal.install()
         do { try prepare() } catch let e as AlexNetData.Prepare.Interrupted {
-            FileHandle.standardError.write(Data("alexnet-mp: prepare \(e)\n".utf8))
+            writeStandardError("alexnet-mp: prepare \(e)\n")
             throw ExitCode(128 + StopSignal.received)
         } catch {
-            FileHandle.standardError.write(Data("alexnet-mp: error: \(error)\n".utf8))
+            writeStandardError("alexnet-mp: error: \(error)\n")
             throw ExitCode(1)
         }
     }
@@ -48,9 +48,9 @@ struct Prepare: ParsableCommand {
         o.shardBytes = shardMB << 20
         o.shouldStop = { StopSignal.requested }
         let tty = isatty(STDERR_FILENO) != 0
-        defer { if tty { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) } }
+        defer { if tty { writeStandardError("\r\u{1B}[K") } }
         let report = try AlexNetData.Prepare.run(o) { done, total in
-            if tty { FileHandle.standardError.write(Data("\rprepare: \(done)/\(total) images\u{1B}[K".utf8)) }
+            if tty { writeStandardError("\rprepare: \(done)/\(total) images\u{1B}[K") }
         }
         for path in report.removedStale { print("prepare: removed \(path), left by a prepare that is no longer running") }
         let counts = report.written.map { "\($0.images) \($0.split)" }.joined(separator: ", ")

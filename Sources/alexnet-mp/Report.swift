@@ -1,4 +1,5 @@
 import AlexNetReport
+import AlexNetTraining
 import ArgumentParser
 import Foundation
 
@@ -32,7 +33,7 @@ struct Report: ParsableCommand {
             options.examples = examples
             if let t = threads.threads { options.cores = t }
             let files = try writeReport(runs: runs, options: options) {
-                FileHandle.standardError.write(Data(($0 + "\n").utf8))
+                writeStandardError($0 + "\n")
             }
             print("figures: \(files.dropLast().count) files in \(Set(files.dropLast().map { ($0 as NSString).deletingLastPathComponent }).sorted().joined(separator: ", "))")
             print("report: \(options.out)")

@@ -49,9 +49,17 @@ struct Train: ParsableCommand {
             launch.announceBLAS()
 
             let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
-            var dirBytes = Array((resume ?? out ?? "runs/\(config.name)-\(stamp)").utf8)
+            // Rank 0 names the run directory, or refuses one that holds another run (its checkpoints
+            // would mix with this run's): an empty name tells every rank so.
+            let wanted = resume ?? out ?? "runs/\(config.name)-\(stamp)"
+            let taken = launch.comm.rank == 0 && resume == nil
+                && FileManager.default.fileExists(atPath: (wanted as NSString).appendingPathComponent("config.yaml"))
+            var dirBytes = taken ? [] : Array(wanted.utf8)
             try launch.comm.broadcast(&dirBytes, root: 0)
             let dir = String(decoding: dirBytes, as: UTF8.self)
+            guard !dir.isEmpty else {
+                throw TrainingError("\(wanted): holds a run already (config.yaml): continue it with --resume \(wanted), or choose another --out", onEveryRank: true)
+            }
             if launch.comm.rank == 0 && resume == nil {
                 do {
                     try FileManager.default.createDirectory(atPath: dir + "/model", withIntermediateDirectories: true)
@@ -84,13 +92,13 @@ struct Train: ParsableCommand {
             let trainer = Trainer(config: config, network: network, batcher: batcher, console: launch.console, options: options)
             var state: TrainerState?
             if let resume {
-                guard let latest = try Checkpoint.latest(resume) else {
-                    throw TrainingError("\(resume): no complete checkpoint to resume from")
+                guard let latest = Checkpoint.latest(resume, warn: launch.console.warning) else {
+                    throw TrainingError("\(resume): no complete checkpoint to resume from", onEveryRank: true)
                 }
                 state = try Checkpoint.read(network, from: latest)
                 launch.console.print("resuming \(resume) from \(latest): step \(state!.globalStep), epoch \(state!.epoch)")
             }
-            StopSignal.install()
+            StopSignal.install(acknowledge: launch.comm.rank == 0 ? StopSignal.trainingLines : nil)
             try trainer.run(epochs: config.train.epochs, resume: state)
         }
     }

@@ -189,7 +189,7 @@ final class CheckpointStateTests: XCTestCase {
         var state = TrainerState(schedule: Schedule(ScheduleConfig(), initial: 0.01), groups: 2, fingerprint: ModelFile.fingerprint(net.spec))
         state.globalStep = 7; state.stepInEpoch = 7
         try Checkpoint.write(net, state: state, run: run)
-        let dir = try XCTUnwrap(try Checkpoint.latest(run))
+        let dir = try XCTUnwrap(Checkpoint.latest(run))
         XCTAssertEqual(try Checkpoint.read(net, from: dir), state)
         let path = dir + "/state.json"
         let valid = [UInt8](FileManager.default.contents(atPath: path)!)

@@ -50,6 +50,51 @@ final class DiskFullTests: XCTestCase {
         XCTAssertEqual(try Run.losses(run).count, 25)
     }
 
+    /// Fills the file system that holds `dir` (a file of zeros until ENOSPC): returns its path.
+    static func fill(_ dir: String) -> String {
+        let path = dir + "/filler"
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        defer { close(fd) }
+        for chunk in [1 << 20, 4096, 1] {
+            let zeros = [UInt8](repeating: 0, count: chunk)
+            while write(fd, zeros, chunk) == chunk {}
+        }
+        return path
+    }
+
+    /// The disk fills while steps.csv gets a row per step: one line that names the file and the
+    /// checkpoint that is kept, exit 1 (not a trap in Foundation's FileHandle.write), steps.csv
+    /// left ending in a whole row, and the run resumes once there is room.
+    func testAFullDiskWhileAppendingRowsIsOneLineAndKeepsTheCheckpoint() throws {
+        let disk = Run.tempDir("disk-rows")
+        try mountSmallDisk(disk, mebibytes: 60)
+        let run = disk + "/run"
+        let common = ["train", "--config", "configs/fashion-mnist.yaml", "--data", Run.smallData, "--log-every", "1"]
+        let a = try Run.alexnet(common + ["--steps", "5", "--checkpoint-every", "5", "--out", run], timeout: 120)
+        XCTAssertEqual(a.status, 0, a.stderr)
+        // Resumed, it logs every step with no checkpoint due; the disk is filled after two rows.
+        // tmpfs gives a file a page at a time, so the row that first needs a new page fails.
+        var filler = ""
+        let b = try Run.alexnet(["train", "--resume", run, "--steps", "200", "--log-every", "1", "--checkpoint-every", "1000"], timeout: 180,
+                                signals: [.when({ ((try? Run.losses(run))?.count ?? 0) >= 7 }) { filler = Self.fill(disk) }])
+        XCTAssertFalse(b.timedOut, "the run did not stop on the full disk")
+        XCTAssertFalse(filler.isEmpty, "the disk was never filled")
+        XCTAssertEqual(b.status, 1, "not the one-line error's exit status: \(b.stderr)")
+        let lines = b.stderr.split(separator: "\n").filter { $0.contains("alexnet-mp: error:") }
+        XCTAssertEqual(lines.count, 1, b.stderr)
+        let line = String(lines.first ?? "")
+        XCTAssertTrue(line.contains("\(run)/steps.csv: the disk is full: a row of"), line)
+        XCTAssertTrue(line.hasSuffix("the last checkpoint (step 5) is kept"), line)
+        let text = try String(contentsOfFile: run + "/steps.csv", encoding: .utf8)
+        XCTAssertTrue(text.hasSuffix("\n"), "steps.csv ends in half a row")
+
+        try FileManager.default.removeItem(atPath: filler)
+        let c = try Run.alexnet(["train", "--resume", run, "--steps", "7", "--log-every", "1"], timeout: 120)
+        XCTAssertEqual(c.status, 0, c.stderr)
+        XCTAssertTrue(c.stdout.contains("from \(run)/checkpoints/step-00000005-2"), c.stdout)
+        XCTAssertEqual(try Run.losses(run), Array(try Run.losses(CheckpointCrashTests.straight).prefix(7)))
+    }
+
     /// On one rank the checkpoint's size is known before writing: it is refused up front, the
     /// disk is left as it was.
     func testACheckpointThatCannotFitIsRefusedBeforeWriting() throws {

@@ -97,6 +97,7 @@ final class ExportTests: XCTestCase {
         }
         let cases: [([String], String)] = [
             (["export", dir, "--out", dir + "/x.safetensors"], "\(dir): not a run directory (no config.yaml)"),
+            (["eval", "--model", dir], "\(dir): not a run directory (no config.yaml)"),
             (["eval", "--model", p.run, "--logits", dir + "/x.csv"], "--logits: \(dir)/x.csv must end in .npy."),
             (["eval", "--model", dir + "/missing.safetensors"], "\(dir)/missing.safetensors: no such file"),
         ]

@@ -70,5 +70,38 @@ final class FailureTests: XCTestCase {
         let line = r.stderr.split(separator: "\n").first { $0.contains("the loss became") }.map(String.init) ?? ""
         XCTAssertTrue(line.range(of: #"at step \d+ \(epoch 1\); the first non-finite values are in .*(conv|fc)\d"#, options: .regularExpression) != nil, r.stderr)
         XCTAssertTrue(line.contains("try a smaller train.lr (now 5000.0)"), line)
+        // Every rank has the same loss: one line, printed by rank 0, and no abort.
+        XCTAssertTrue(line.hasPrefix("alexnet-mp: error: the loss became"), line)
+        XCTAssertEqual(r.stderr.components(separatedBy: "alexnet-mp: error:").count - 1, 1, r.stderr)
+        XCTAssertFalse(r.stderr.contains("MPI_ABORT"), r.stderr)
+    }
+
+    /// Errors that every rank meets alike are printed once, by rank 0, without Open MPI's abort
+    /// banner, and every rank exits non-zero.
+    func testAnErrorEveryRankMeetsIsPrintedOnce() throws {
+        let dir = Run.tempDir("alike")
+        try FileManager.default.createDirectory(atPath: dir + "/empty-run", withIntermediateDirectories: true)
+        let config = try String(contentsOfFile: Run.packageRoot.path + "/configs/fashion-mnist.yaml", encoding: .utf8)
+            .replacingOccurrences(of: "dir: /usr/share/datasets/fashion-mnist", with: "dir: \(Run.smallData)")
+        try config.write(toFile: dir + "/empty-run/config.yaml", atomically: true, encoding: .utf8)
+        let cases: [([String], String)] = [
+            (["train", "--resume", dir + "/empty-run"], "alexnet-mp: error: \(dir)/empty-run: no complete checkpoint to resume from"),
+            (["train", "--config", dir + "/empty-run/config.yaml", "--out", dir + "/empty-run"],
+             "alexnet-mp: error: \(dir)/empty-run: holds a run already (config.yaml): continue it with --resume \(dir)/empty-run, or choose another --out"),
+            (["train", "--steps", "0"], "Error: --steps must be at least 1, got 0."),
+            (["train", "--checkpoint-every", "x"], "Error: --checkpoint-every takes a number of steps (500) or epochs (1e), or 0 for none; got x."),
+            (["train", "--resume", dir + "/empty-run", "--seed", "2"], "Error: --resume continues a run with its own seed and directory: drop --seed and --out."),
+        ]
+        for (args, message) in cases {
+            for ranks in [0, 2] {
+                let r = try Run.alexnet(args, ranks: ranks, timeout: 60)
+                XCTAssertFalse(r.timedOut, "\(args) hung on \(ranks) ranks")
+                XCTAssertNotEqual(r.status, 0)
+                XCTAssertEqual(r.stderr.components(separatedBy: message).count - 1, 1, "\(args) on \(ranks) ranks: \(r.stderr)")
+                XCTAssertFalse(r.stderr.contains("rank 0:") || r.stderr.contains("rank 1:"), r.stderr)
+                XCTAssertFalse(r.stderr.contains("MPI_ABORT"), r.stderr)
+            }
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/empty-run/checkpoints"), "the refused run wrote into the other run")
     }
 }
