@@ -29,12 +29,13 @@ public final class Convolution {
         chunk = max(1, min(geometry.outRows, chunkRows ?? Convolution.chunkRows(for: geometry)))
     }
 
-    /// Column-matrix floats a chunk should stay under: 1 MiB floats (4 MiB), so the matrix that
-    /// im2col writes is still in cache when OpenBLAS packs it. Whole-image chunks of 8 Mi floats
-    /// sent it through memory twice more (see BENCHMARKS.md, "What made the difference").
-    public static let columnBudget = 1 << 20
+    /// Column-matrix floats a chunk should stay under: 256 Ki floats (1 MiB, a core's L2 here), so
+    /// the matrix that im2col writes is still in cache when OpenBLAS packs it. Whole-image chunks
+    /// of up to 8 Mi floats sent it through memory: 14% slower on the paper's net, 12% on
+    /// Fashion-MNIST's (BENCHMARKS.md, "What made the difference").
+    public static let columnBudget = 1 << 18
     /// Fewest GEMM columns per chunk: below this OpenBLAS re-packs the weights too often.
-    public static let minimumColumns = 1024
+    public static let minimumColumns = 512
 
     /// The output rows per chunk for a layer's shape; depends only on the shape, so every
     /// placement of the model sums in the same order.

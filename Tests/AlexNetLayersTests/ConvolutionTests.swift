@@ -63,23 +63,23 @@ final class ConvolutionTests: XCTestCase {
         XCTAssertTrue(conv.weight.decays)
         XCTAssertFalse(conv.bias.decays)
         XCTAssertEqual(g.outHeight, 27); XCTAssertEqual(g.outWidth, 27)
-        // A chunk is the output rows whose columns fit the budget (1 Mi floats: 1200·27 floats a
-        // row, so 32 rows), but at least 1024 columns (38 rows of 27), at most the minibatch's.
-        XCTAssertEqual(conv.chunk, 38)
-        XCTAssertEqual(conv.workspaceNeeded, 1200 * 27 * 38)
+        // A chunk is the output rows whose columns fit the budget (256 Ki floats: 1200·27 floats
+        // a row, so 8 rows), but at least 512 columns (19 rows of 27), at most the minibatch's.
+        XCTAssertEqual(conv.chunk, 19)
+        XCTAssertEqual(conv.workspaceNeeded, 1200 * 27 * 19)
         XCTAssertEqual(Convolution.workspaceFloats(for: g), conv.workspaceNeeded)
         XCTAssertEqual(Convolution(name: "c", geometry: g, outChannels: 1, chunkRows: 500).chunk, 4 * 27, "at most the minibatch")
         XCTAssertEqual(Convolution(name: "c", geometry: g, outChannels: 1, chunkRows: 0).chunk, 1, "at least one row")
 
-        // Strided conv1 of the paper: 227 → 55; 363·55 floats a row, so 52 rows fit 1 Mi floats.
+        // Strided conv1 of the paper: 227 → 55; 363·55 floats a row, so 13 rows fit 256 Ki floats.
         let g1 = ConvGeometry(channels: 3, height: 227, width: 227, batch: 128, kernel: 11, stride: 4, pad: 0)
         let conv1 = Convolution(name: "conv1", geometry: g1, outChannels: 48)
         XCTAssertEqual(conv1.weight.value.shape, [48, 363])
         XCTAssertEqual(g1.outPlane, 55 * 55)
-        XCTAssertEqual(conv1.chunk, 52)
-        // A small map: Fashion-MNIST's conv5 (192·9 floats a row of 5) needs 205 rows for 1024 columns.
+        XCTAssertEqual(conv1.chunk, 13)
+        // A small map: Fashion-MNIST's conv5 (192·9 floats a row of 5) needs 103 rows for 512 columns.
         let g5 = ConvGeometry(channels: 192, height: 5, width: 5, batch: 128, kernel: 3, stride: 1, pad: 1)
-        XCTAssertEqual(Convolution.chunkRows(for: g5), 205)
+        XCTAssertEqual(Convolution.chunkRows(for: g5), 103)
     }
 
     /// The forward pass writes exactly `[K][N][Ho][Wo]` and nothing past it.
