@@ -35,8 +35,9 @@ public func im2col(_ g: ConvGeometry, input: UnsafePointer<Float>, r0: Int, rows
 }
 
 /// The adjoint of `im2col`: adds every column entry back onto the input position it was read
-/// from. `input` (the gradient) must be zeroed by the caller.
-public func col2im(_ g: ConvGeometry, col: UnsafePointer<Float>, r0: Int, rows: Int,
+/// from. `input` (the gradient) must be zeroed by the caller. `col` is a workspace: its entries
+/// that im2col would fill with padding zeros may be overwritten with zeros.
+public func col2im(_ g: ConvGeometry, col: UnsafeMutablePointer<Float>, r0: Int, rows: Int,
                    input: UnsafeMutablePointer<Float>) {
     axmp_col2im(col, input, g.channels, g.batch, g.height, g.width, g.kernel, g.stride, g.pad,
                 g.outHeight, g.outWidth, r0, rows)

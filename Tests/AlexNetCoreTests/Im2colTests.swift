@@ -36,24 +36,25 @@ final class Im2colTests: XCTestCase {
         checkIm2col(g, r0: n0 * g.outHeight, rows: nChunk * g.outHeight, file: file, line: line)
     }
 
-    /// Both versions of the C loops: AVX-512 (where the CPU has it) and the portable one.
+    /// Both versions of the C loops: the whole-run copies of "same" padding and the row loop.
     func checkIm2col(_ g: ConvGeometry, r0: Int, rows: Int, file: StaticString = #filePath, line: UInt = #line) {
         let x = randomTensor("x", [g.channels, g.batch, g.height, g.width], seed: 21)
         let expected = naiveIm2col(g, input: x.array, r0: r0, rows: rows)
-        for vector in [true, false] {
-            axmp_allow_avx512(vector ? 1 : 0)
-            defer { axmp_allow_avx512(1) }
+        for runs in [true, false] {
+            axmp_allow_same(runs ? 1 : 0)
+            defer { axmp_allow_same(1) }
             // Garbage in the workspace first: every entry, the zeros of the padding included, must be written.
-            let col = randomTensor("col(k\(g.kernel) s\(g.stride) p\(g.pad) rows \(r0)..<\(r0 + rows)\(vector ? "" : ", portable"))",
+            let col = randomTensor("col(k\(g.kernel) s\(g.stride) p\(g.pad) rows \(r0)..<\(r0 + rows)\(runs ? "" : ", row loop"))",
                                    [g.colRows, rows * g.outWidth], seed: 22, in: 100...200)
             im2col(g, input: x.data, r0: r0, rows: rows, col: col.data)
             assertClose(col, expected, rtol: 0, atol: 0, file: file, line: line)
         }
     }
 
-    /// Maps wider than one AVX-512 vector (16 columns), with the paper's conv1 stride and a
-    /// padded stride-1 layer: the second and third vectors of a row, and their masks.
-    func testRowsWiderThanAVector() {
+    /// Wider maps, the paper's conv1 stride, and "same" padding on maps shorter than the kernel.
+    func testWideMapsAndMapsShorterThanTheKernel() {
+        checkIm2col(ConvGeometry(channels: 2, height: 2, width: 5, batch: 3, kernel: 5, stride: 1, pad: 2), r0: 1, rows: 4)
+        checkIm2col(ConvGeometry(channels: 1, height: 1, width: 7, batch: 2, kernel: 3, stride: 1, pad: 1), r0: 0, rows: 2)
         checkIm2col(ConvGeometry(channels: 2, height: 40, width: 37, batch: 2, kernel: 3, stride: 1, pad: 1), r0: 35, rows: 10)
         checkIm2col(ConvGeometry(channels: 1, height: 87, width: 87, batch: 2, kernel: 11, stride: 4, pad: 0), r0: 19, rows: 4)
         checkIm2col(ConvGeometry(channels: 1, height: 35, width: 35, batch: 1, kernel: 5, stride: 2, pad: 2), r0: 0, rows: 18)
@@ -122,19 +123,22 @@ final class Im2colTests: XCTestCase {
         checkAdjoint(g, r0: n0 * g.outHeight, rows: nChunk * g.outHeight, file: file, line: line)
     }
 
-    /// `⟨im2col(x), c⟩ = ⟨x, col2im(c)⟩` for random `x` and `c`, with both versions of im2col.
+    /// `⟨im2col(x), c⟩ = ⟨x, col2im(c)⟩` for random `x` and `c`; both versions of col2im add
+    /// exactly the same.
     func checkAdjoint(_ g: ConvGeometry, r0: Int, rows: Int, file: StaticString = #filePath, line: UInt = #line) {
         let x = randomTensor("x", [g.channels, g.batch, g.height, g.width], seed: 31)
         let c = randomTensor("c", [g.colRows, rows * g.outWidth], seed: 32)
         let col = Tensor("col", c.shape)
         im2col(g, input: x.data, r0: r0, rows: rows, col: col.data)
-        let portable = Tensor("col (portable)", c.shape)
-        axmp_allow_avx512(0)
-        im2col(g, input: x.data, r0: r0, rows: rows, col: portable.data)
-        axmp_allow_avx512(1)
-        assertClose(col, portable.array, rtol: 0, atol: 0, file: file, line: line)
+        // The row loop's col2im, from a copy (col2im may zero the padding entries of its col).
+        let rowLoop = Tensor("dx (row loop)", x.shape), c2 = Tensor("c2", c.shape)
+        c2.copy(from: c.array)
+        axmp_allow_same(0)
+        col2im(g, col: c2.data, r0: r0, rows: rows, input: rowLoop.data)
+        axmp_allow_same(1)
         let dx = Tensor("dx", x.shape)
         col2im(g, col: c.data, r0: r0, rows: rows, input: dx.data)
+        assertClose(dx, rowLoop.array, rtol: 0, atol: 0, file: file, line: line)
         let lhs = dot(col.data, c.data, count: c.count), rhs = dot(x.data, dx.data, count: x.count)
         // dx sums up to k² floats per entry in Float: a relative error of a few ulps.
         XCTAssertEqual(lhs, rhs, accuracy: 1e-5 * max(1, abs(lhs)),
@@ -161,6 +165,7 @@ final class Im2colTests: XCTestCase {
         checkAdjoint(ConvGeometry(channels: 2, height: 40, width: 37, batch: 2, kernel: 3, stride: 1, pad: 1), r0: 35, rows: 10)
         checkAdjoint(ConvGeometry(channels: 1, height: 87, width: 87, batch: 2, kernel: 11, stride: 4, pad: 0), r0: 19, rows: 4)
         checkAdjoint(ConvGeometry(channels: 1, height: 35, width: 35, batch: 1, kernel: 5, stride: 2, pad: 2), r0: 0, rows: 18)
+        checkAdjoint(ConvGeometry(channels: 2, height: 2, width: 5, batch: 3, kernel: 5, stride: 1, pad: 2), r0: 1, rows: 4)
     }
 
     func testCol2imIsAdjointInsideAndAcrossImages() {

@@ -18,12 +18,13 @@ void axmp_relu_backward(const float *y, float *dy, long count);
    Short rows (Fashion-MNIST's 24, 11 and 5) made memmove calls and scalar adds the cost. */
 void axmp_im2col(const float *input, float *col, long C, long N, long H, long W, long k, long s, long p,
                  long Ho, long Wo, long r0, long rows);
-void axmp_col2im(const float *col, float *input, long C, long N, long H, long W, long k, long s, long p,
+/* col2im may overwrite col's padding entries with zeros (col is a workspace). */
+void axmp_col2im(float *col, float *input, long C, long N, long H, long W, long k, long s, long p,
                  long Ho, long Wo, long r0, long rows);
 
-/* im2col at stride 1 runs an AVX-512 version where the CPU has it; 0 here forces the portable
-   loop (the tests check both against the same naive loop). */
-void axmp_allow_avx512(int allowed);
+/* Stride 1 with "same" padding (k = 2p + 1) takes a path of whole-run copies; 0 here forces the
+   row-by-row loops (the tests check both against the same naive loop). */
+void axmp_allow_same(int allowed);
 
 /* Bias of a [K][M] output: y[k][.] += b[k]; and db[k] = sum of dy[k][.] (16 partial sums). */
 void axmp_add_bias(float *y, const float *b, long K, long M);
