@@ -14,33 +14,51 @@ public enum BLAS {
     public static var threads: Int { Int(openblas_get_num_threads()) }
     public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(max(1, n))) }
 
-    /// The OpenBLAS core type that this CPU's features deserve, if better than the detected one.
-    public static func preferredCoreType() -> String? {
-        let detected = coreName.lowercased()
-        guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let flagsLine = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return nil }
-        let flags = Set(flagsLine.split(separator: " ").map(String.init))
+    /// The OpenBLAS core type that a CPU with these `/proc/cpuinfo` flags deserves, when OpenBLAS
+    /// `detected` one of its generic or pre-AVX types; nil when the detected type is fine.
+    public static func preferredCoreType(detected: String, flags: Set<String>) -> String? {
         let generic = ["prescott", "core2", "penryn", "dunnington", "nehalem", "atom", "unknown", "katmai", "coppermine", "northwood", "banias"]
-        guard generic.contains(detected) || detected.isEmpty else { return nil }
+        guard generic.contains(detected.lowercased()) || detected.isEmpty else { return nil }
         if flags.contains("avx512f") && flags.contains("avx512bw") && flags.contains("avx512vl") { return "SkylakeX" }
         if flags.contains("avx2") && flags.contains("fma") { return "Haswell" }
         if flags.contains("avx") { return "SandyBridge" }
         return nil
     }
 
+    /// This CPU's feature flags (the first `flags` line of /proc/cpuinfo; empty where there is none).
+    public static var cpuFlags: Set<String> {
+        guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let line = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return [] }
+        return Set(line.split(separator: " ").map(String.init))
+    }
+
+    /// The core type OpenBLAS detected by itself, when `reexecWithBestKernelsIfNeeded` replaced it.
+    public static var replacedCoreType: String? { ProcessInfo.processInfo.environment["ALEXNET_MP_DETECTED_CORE"] }
+
+    /// "OpenBLAS SkylakeX kernels", and why, for the first log line of every command that computes.
+    public static var kernelsDescription: String {
+        "OpenBLAS \(coreName) kernels" + (replacedCoreType.map {
+            " (chosen by alexnet-mp: OpenBLAS detected \($0) on this CPU; OPENBLAS_CORETYPE=\(coreName))" } ?? "")
+    }
+
     /// Re-executes this process with `OPENBLAS_CORETYPE` set when OpenBLAS picked generic
     /// kernels for a CPU that has better ones. Does nothing if the user set the variable,
-    /// if `ALEXNET_MP_NO_REEXEC` is set, or after one re-execution.
+    /// if `ALEXNET_MP_NO_REEXEC` is set, or after one re-execution. For the tests,
+    /// `ALEXNET_MP_TEST_DETECTED_CORE` stands in for what OpenBLAS detected (this machine's
+    /// OpenBLAS detects its CPU correctly, so the path would otherwise never run here).
     public static func reexecWithBestKernelsIfNeeded() {
         let env = ProcessInfo.processInfo.environment
-        guard env["OPENBLAS_CORETYPE"] == nil, env["ALEXNET_MP_NO_REEXEC"] == nil,
-              let better = preferredCoreType() else { return }
+        guard env["OPENBLAS_CORETYPE"] == nil, env["ALEXNET_MP_NO_REEXEC"] == nil else { return }
+        let detected = env["ALEXNET_MP_TEST_DETECTED_CORE"] ?? coreName
+        guard let better = preferredCoreType(detected: detected, flags: cpuFlags) else { return }
         setenv("OPENBLAS_CORETYPE", better, 1)
         setenv("ALEXNET_MP_NO_REEXEC", "1", 1)
+        setenv("ALEXNET_MP_DETECTED_CORE", detected, 1)
         var args = CommandLine.arguments.map { strdup($0) }
         args.append(nil)
         execv("/proc/self/exe", &args)
         // execv only returns on failure: carry on with the generic kernels.
+        unsetenv("OPENBLAS_CORETYPE"); unsetenv("ALEXNET_MP_DETECTED_CORE")
     }
 
     /// Measures sgemm on an `n × n × n` product with the current threads; returns GFLOP/s.

@@ -36,11 +36,9 @@ final class Launch {
 
     /// The first log line: which BLAS kernels run, and what sgemm reaches with them here.
     func announceBLAS() {
-        let reexec = ProcessInfo.processInfo.environment["ALEXNET_MP_NO_REEXEC"] != nil
-            && ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] != nil
         let gflops = BLAS.measureSgemm(n: 512, repeats: 3)
-        console.print(String(format: "alexnet-mp: OpenBLAS %@ kernels%@, %d core%@ per rank, %d rank%@; sgemm 512³ %.0f GFLOP/s with %d thread%@",
-                             BLAS.coreName, reexec ? " (chosen by alexnet-mp: OPENBLAS_CORETYPE=\(BLAS.coreName))" : "",
+        console.print(String(format: "alexnet-mp: %@, %d core%@ per rank, %d rank%@; sgemm 512³ %.0f GFLOP/s with %d thread%@",
+                             BLAS.kernelsDescription,
                              cores, cores == 1 ? "" : "s", comm.size, comm.size == 1 ? "" : "s", gflops,
                              BLAS.threads, BLAS.threads == 1 ? "" : "s"))
     }
