@@ -79,19 +79,18 @@ public final class Network {
                     outView = logits.data + g * sliceFloats
                     dOutView = dlogits.data + g * sliceFloats
                 }
-                let s = Stage(plan: p, group: g, batch: N,
-                              outView: outView, dOutView: dOutView)
+                // What the stage reads, and where its input gradient goes: the image (none), the
+                // exchange in front of it, or the same group's previous stage.
+                let x: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?
                 if p.index == 0 {
-                    s.x = UnsafePointer(input.data)
-                    s.dx = nil
+                    x = UnsafePointer(input.data); dx = nil
                 } else if let ex = exchanges[p.index] {
-                    s.x = ex.input
-                    s.dx = ex.dxLocal[li].data
+                    x = ex.input; dx = ex.dxLocal[li].data
                 } else {
                     let prev = stages[p.index - 1][li]
-                    s.x = UnsafePointer(prev.out.data)
-                    s.dx = prev.dOut.data
+                    x = UnsafePointer(prev.out.data); dx = prev.dOut.data
                 }
+                let s = Stage(plan: p, group: g, batch: N, x: x, dx: dx, outView: outView, dOutView: dOutView)
                 need = max(need, s.conv?.workspaceNeeded ?? 0)
                 row.append(s)
             }

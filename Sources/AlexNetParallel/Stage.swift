@@ -16,8 +16,8 @@ final class Stage {
     let batch: Int
     let conv: Convolution?
     let fc: FullyConnected?
-    var x: UnsafePointer<Float>
-    var dx: UnsafeMutablePointer<Float>?
+    let x: UnsafePointer<Float>
+    let dx: UnsafeMutablePointer<Float>?
     let y: Tensor, dy: Tensor
     let lrnOut: Tensor?, lrnScale: Tensor?, dLrnOut: Tensor?
     let poolOut: Tensor?, poolIndex: UnsafeMutablePointer<Int32>?
@@ -28,11 +28,13 @@ final class Stage {
 
     let parameters: [Parameter]
 
+    /// `x`/`dx`: the input and where its gradient goes (nil: not needed, the first layer).
     /// `outView`/`dOutView`: where the final output and its gradient live when an exchange or
     /// the logits follow; nil to allocate them here.
-    init(plan: LayerPlan, group: Int, batch N: Int,
+    init(plan: LayerPlan, group: Int, batch N: Int, x: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?,
          outView: UnsafeMutablePointer<Float>?, dOutView: UnsafeMutablePointer<Float>?) {
         self.plan = plan; self.group = group; self.batch = N
+        self.x = x; self.dx = dx
         let name = "\(plan.spec.name).g\(group)"
         let K = plan.outChannels
         let yShape = [K, N, plan.outHeight, plan.outWidth]
@@ -68,7 +70,6 @@ final class Stage {
             poolIndex!.initialize(repeating: 0, count: out.count)
         } else { poolOut = nil; poolIndex = nil }
         dropMask = plan.spec.dropout > 0 ? Tensor(name + ".mask", yShape) : nil
-        x = UnsafePointer(y.data)  // a placeholder: the network points it at the real input
     }
 
     deinit { poolIndex?.deallocate() }

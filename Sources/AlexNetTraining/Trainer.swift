@@ -255,11 +255,8 @@ public final class Trainer {
             console.print(String(format: "epoch %d%@: loss %.4f  train top-1 %.2f%%  %@  lr %g  %.0f img/s  %.1f s",
                                  epoch, stopped ? " (partial)" : "", m.loss, 100 * m.trainErrorTop1, valText,
                                  m.learningRate, m.imagesPerSecond, m.seconds))
-            if stopped {
-                history.append(m)   // shown and written, but not in the checkpoint: a resume finishes this epoch
-                break
-            }
             history.append(m)
+            if stopped { break }   // shown and written, but not in the checkpoint: a resume finishes this epoch
             // At chance level: the loss never got below ln(classes), and the error is what guessing gives.
             let chanceError = 1 - 1 / Double(network.spec.classes)
             if m.loss >= 0.99 * lnClasses && m.trainErrorTop1 >= 0.95 * chanceError {
