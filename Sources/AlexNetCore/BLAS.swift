@@ -1,4 +1,5 @@
 import CBLAS
+import CKernels
 import Foundation
 
 /// OpenBLAS, as this process runs it.
@@ -74,4 +75,10 @@ public enum BLAS {
         }
         return 2 * Double(n * n * n) / best / 1e9
     }
+}
+
+/// The element-wise C kernels (LRN, ReLU, im2col/col2im, bias), as this CPU runs them.
+public enum ElementwiseKernels {
+    /// "AVX-512", "AVX2" or "baseline SSE2": the clone the loader picked by this CPU's features.
+    public static var isa: String { String(cString: axmp_kernels_isa()) }
 }

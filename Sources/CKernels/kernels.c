@@ -1,6 +1,19 @@
 #include "kernels.h"
 
-#define CLONES __attribute__((target_clones("avx512f", "arch=haswell", "default")))
+/* Clones chosen by CPU feature, never by CPU model: "arch=haswell" dispatches on
+   __builtin_cpu_is("haswell"), so every AVX2 CPU that is not an Intel Haswell (AMD Zen, later
+   Intel cores without AVX-512) ran the baseline SSE2 clone (found on a Zen 3 EPYC: Fashion-MNIST
+   step 1.2x slower, BENCHMARKS.md). axmp_kernels_isa() names the clone that runs. */
+#define AXMP_WIDE "avx512f"
+#define AXMP_MID "avx2"
+#define CLONES __attribute__((target_clones(AXMP_WIDE, AXMP_MID, "default")))
+
+/* The same dispatch as CLONES, from the same target strings (multiversioning on them), so what
+   it returns is the clone every kernel here runs; BLASTests compares it with /proc/cpuinfo. */
+__attribute__((target(AXMP_WIDE))) static const char *kernels_isa(void) { return "AVX-512"; }
+__attribute__((target(AXMP_MID))) static const char *kernels_isa(void) { return "AVX2"; }
+__attribute__((target("default"))) static const char *kernels_isa(void) { return "baseline SSE2"; }
+const char *axmp_kernels_isa(void) { return kernels_isa(); }
 
 CLONES void axmp_lrn_forward_finish75(const float *restrict a, float *restrict s, float *restrict b, long M, float k, float alpha) {
     for (long m = 0; m < M; m++) {

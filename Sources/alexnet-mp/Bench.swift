@@ -33,7 +33,7 @@ struct Bench: ParsableCommand {
             peak[launch.comm.rank] = Double(r.peakResidentBytes)
             try launch.comm.allreduceSum(&peak)
             let c = launch.console
-            c.print("bench \(config.name): \(spec.groups) group(s) on \(launch.comm.size) rank(s), batch \(N), \(threads.concurrentGroups ? "one thread per group, " : "")\(BLAS.threads) BLAS thread(s) per group, \(BLAS.kernelsDescription)")
+            c.print("bench \(config.name): \(spec.groups) group(s) on \(launch.comm.size) rank(s), batch \(N), \(threads.concurrentGroups ? "one thread per group, " : "")\(BLAS.threads) BLAS thread(s) per group, \(BLAS.kernelsDescription), \(ElementwiseKernels.isa) element-wise kernels")
             c.print(String(format: "sgemm 1024³ on this rank, same run: %.1f GFLOP/s", sgemm))
             c.print("layer       fwd ms   bwd ms  xchg ms  fwd GFLOP/s  bwd GFLOP/s   (rank 0, its groups)")
             for i in r.layers.indices {

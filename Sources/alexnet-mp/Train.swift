@@ -71,6 +71,7 @@ struct Train: ParsableCommand {
                     groups: \(spec.groups)
                     cores_per_rank: \(launch.cores)
                     blas_core: \(BLAS.coreName)
+                    elementwise_kernels: \(ElementwiseKernels.isa)
                     command: \(CommandLine.arguments.joined(separator: " "))
 
                     """, to: dir + "/run.yaml")

@@ -23,4 +23,16 @@ final class BLASTests: XCTestCase {
             XCTAssertNil(BLAS.preferredCoreType(detected: name, flags: avx512), name)
         }
     }
+
+    /// The element-wise kernels' clone must follow the CPU's features, not its model name:
+    /// `arch=haswell` clones ran the SSE2 code on AMD Zen. Expected from /proc/cpuinfo here.
+    func testElementwiseKernelsUseTheBestCloneThisCPUHas() throws {
+        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let line = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else {
+            throw XCTSkip("no /proc/cpuinfo flags")
+        }
+        let flags = Set(line.split(separator: " ").map(String.init))
+        let expected = flags.contains("avx512f") ? "AVX-512" : flags.contains("avx2") ? "AVX2" : "baseline SSE2"
+        XCTAssertEqual(ElementwiseKernels.isa, expected)
+    }
 }

@@ -1,8 +1,12 @@
 #ifndef ALEXNET_MP_KERNELS_H
 #define ALEXNET_MP_KERNELS_H
 /* Element-wise loops the Swift compiler leaves scalar (it targets baseline x86-64: SSE2, and
-   lowers SIMD16 lane by lane). Each is compiled for AVX-512, AVX2+FMA and baseline, and the
-   loader picks the best the CPU has (target_clones). Layout and meaning: LocalResponseNorm.swift. */
+   lowers SIMD16 lane by lane). Each is compiled for AVX-512, AVX2 and baseline, and the
+   loader picks the best the CPU has by its features (target_clones). Layout and meaning:
+   LocalResponseNorm.swift. */
+
+/* "AVX-512", "AVX2" or "baseline SSE2": the clone of these kernels that this CPU runs. */
+const char *axmp_kernels_isa(void);
 
 /* s <- k + alpha*max(s, 0);  b <- a * s^-0.75   (M positions) */
 void axmp_lrn_forward_finish75(const float *a, float *s, float *b, long M, float k, float alpha);
