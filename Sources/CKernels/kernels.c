@@ -2,8 +2,9 @@
 
 /* Clones chosen by CPU feature, never by CPU model: "arch=haswell" dispatches on
    __builtin_cpu_is("haswell"), so every AVX2 CPU that is not an Intel Haswell (AMD Zen, later
-   Intel cores without AVX-512) ran the baseline SSE2 clone (found on a Zen 3 EPYC: Fashion-MNIST
-   step 1.2x slower, BENCHMARKS.md). axmp_kernels_isa() names the clone that runs. */
+   Intel cores without AVX-512) ran the baseline SSE2 clone (found on a Zen 3 EPYC: a Fashion-MNIST
+   step about 5% slower, ReLU's backward 4x its share; BENCHMARKS.md). axmp_kernels_isa() names
+   the clone that runs. */
 #define AXMP_WIDE "avx512f"
 #define AXMP_MID "avx2"
 #define CLONES __attribute__((target_clones(AXMP_WIDE, AXMP_MID, "default")))
