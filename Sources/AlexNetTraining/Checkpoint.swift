@@ -101,8 +101,14 @@ public enum Checkpoint {
         // Refuse before writing when this rank's shards cannot fit: the disk is left as it was.
         let groups = network.placement.localGroups
         let needed = groups.reduce(0) { $0 + shardBytes(network, group: $1) }
+        let whole = shardBytes(network, group: groups[0]) * network.spec.groups
+        // Both messages say what the whole checkpoint needs: that is the room the user must make.
+        let n = network.spec.groups
+        let size = "it needs \(mebibytes(whole))" + (n > 1 ? " (\(n) shards of \(mebibytes(whole / n)))" : "")
         if let free = freeDiskBytes(tmp), free < needed {
-            throw TrainingError("\(tmp): not enough disk space for the checkpoint of step \(state.globalStep): this rank's shards need \(mebibytes(needed)), \(mebibytes(free)) are free; \(kept)")
+            let share = needed < whole ? ", of which this rank writes \(mebibytes(needed))" : ""
+            rmdir(tmp)   // only succeeds once empty: no rank leaves an empty .tmp behind
+            throw TrainingError("\(tmp): not enough disk space for the checkpoint of step \(state.globalStep): \(size)\(share); \(mebibytes(free)) are free; \(kept)")
         }
         do {
             for g in groups {
@@ -111,9 +117,9 @@ public enum Checkpoint {
             }
         } catch {
             for g in groups { unlink(ModelFile.path(directory: tmp, group: g)) }   // give the space back
-            let whole = shardBytes(network, group: groups[0]) * network.spec.groups
+            rmdir(tmp)
             if let free = freeDiskBytes(tmp), free < whole {
-                throw TrainingError("\(tmp): the disk filled while writing the checkpoint of step \(state.globalStep): it needs \(mebibytes(whole)) (\(network.spec.groups) shards of \(mebibytes(whole / network.spec.groups))), \(mebibytes(free)) are free; \(kept)")
+                throw TrainingError("\(tmp): the disk filled while writing the checkpoint of step \(state.globalStep): \(size); \(mebibytes(free)) are free; \(kept)")
             }
             throw TrainingError("\(tmp): the checkpoint of step \(state.globalStep) was not written (\(kept)): \(error)")
         }
