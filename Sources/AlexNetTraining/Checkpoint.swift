@@ -100,11 +100,11 @@ public enum Checkpoint {
         let kept = complete(root).last.map { "the previous checkpoint (\($0)) is kept" } ?? "no checkpoint was written before"
         // Refuse before writing when this rank's shards cannot fit: the disk is left as it was.
         let groups = network.placement.localGroups
-        let needed = groups.reduce(0) { $0 + shardBytes(network, group: $1) }
-        let whole = shardBytes(network, group: groups[0]) * network.spec.groups
-        // Both messages say what the whole checkpoint needs: that is the room the user must make.
         let n = network.spec.groups
-        let size = "it needs \(mebibytes(whole))" + (n > 1 ? " (\(n) shards of \(mebibytes(whole / n)))" : "")
+        let shard = shardBytes(network, group: groups[0])   // the groups split evenly: every shard has this size
+        let needed = shard * groups.count, whole = shard * n
+        // Both messages say what the whole checkpoint needs: that is the room the user must make.
+        let size = "it needs \(mebibytes(whole))" + (n > 1 ? " (\(n) shards of \(mebibytes(shard)))" : "")
         if let free = freeDiskBytes(tmp), free < needed {
             let share = needed < whole ? ", of which this rank writes \(mebibytes(needed))" : ""
             rmdir(tmp)   // only succeeds once empty: no rank leaves an empty .tmp behind
