@@ -47,6 +47,8 @@ public enum Prepare {
         public var skipped: [(file: String, reason: String)] = []
         /// Partial outputs of earlier runs that died (their process is gone), removed at the start.
         public var removedStale: [String] = []
+        /// Things the user should know that are not failures (an old output kept, say).
+        public var notes: [String] = []
         public var classes = 0
         public var seconds = 0.0
         public var imagesPerSecond: Double { Double(written.reduce(0) { $0 + $1.images }) / max(seconds, 1e-9) }
@@ -62,9 +64,13 @@ public enum Prepare {
         let fm = FileManager.default
         guard o.size >= 1 else { throw DataError("--size: must be positive, got \(o.size)") }
         var isDir: ObjCBool = false
-        guard fm.fileExists(atPath: o.source, isDirectory: &isDir), isDir.boolValue else {
-            throw DataError(o.source, "source directory does not exist")
+        do { try checkDirectory(o.source) } catch let e as FileError {
+            throw DataError(o.source, e.problem == "no such directory" ? "source directory does not exist" : e.problem)
         }
+        // Before any work: the output must not touch the photographs, and may replace only an
+        // earlier output of prepare (or an empty directory).
+        try checkApart(source: o.source, out: o.out)
+        _ = try checkOutput(lexicalPath(o.out))
         var report = Report()
         let stop = o.shouldStop ?? { false }
         // Which splits, and their labelled files.
@@ -98,15 +104,22 @@ public enum Prepare {
 
         // Write into a temporary directory next to the output, renamed at the end. Partial
         // outputs that earlier runs on this machine left when they died go first.
-        let out = (o.out as NSString).standardizingPath
+        let out = lexicalPath(o.out)
         report.removedStale = removeStalePartials(of: out)
         let tmp = partialPath(out, pid: getpid())
-        try? fm.removeItem(atPath: tmp)
-        do { try fm.createDirectory(atPath: tmp, withIntermediateDirectories: true) } catch {
-            throw DataError(o.out, "cannot create the output directory: \(error.localizedDescription)")
+        if fileType(tmp) != nil {   // a dead process of the same pid left it: ours only if it bears our marker
+            guard removeOwnDirectory(tmp) else { throw DataError(tmp, "exists and was not written by this prepare: remove it or choose another --out") }
+        }
+        do {
+            try fm.createDirectory(atPath: (tmp as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            guard mkdir(tmp, 0o755) == 0 else { throw FileError(tmp, describeErrno(errno)) }
+            try writeData(Data(), tmp, partialMarker)
+        } catch {
+            rmdir(tmp)
+            throw DataError(o.out, "cannot create the output directory: \(error)")
         }
         var finished = false
-        defer { if !finished { try? fm.removeItem(atPath: tmp) } }
+        defer { if !finished { _ = removeOwnDirectory(tmp) } }
         let interrupted = Interrupted(partial: tmp, out: o.out)
 
         let S = o.size, imageSize = 3 * S * S
@@ -139,7 +152,7 @@ public enum Prepare {
                     var i = worker
                     while i < part.count && !stop() {
                         do {
-                            let bytes = try readFile(part[i].path)
+                            let bytes = try readPhoto(part[i].path)
                             let photo = try Photo.decode(bytes)
                             let dst = slots.base + i * imageSize
                             photo.centreSquare(S, into: dst)
@@ -215,31 +228,130 @@ public enum Prepare {
         try writeData(try encoder.encode(index), tmp, PreparedIndex.fileName)
 
         if stop() { throw interrupted }
-        // Swap the new directory in; the old one (a re-run) goes only once the new is in place.
+        unlink((tmp as NSString).appendingPathComponent(partialMarker))
+        // Swap the new directory in; the old one (a re-run) goes only once the new is in place,
+        // and only if it is still what `checkOutput` found: a directory of prepare's files.
         let old = out + ".old-\(getpid())"
-        let hadOld = fm.fileExists(atPath: out)
+        let hadOld = try checkOutput(out)
         if hadOld {
-            guard rename(out, old) == 0 else { throw DataError(o.out, "cannot replace the existing directory: \(String(cString: strerror(errno)))") }
+            guard rename(out, old) == 0 else { throw DataError(o.out, "cannot replace the existing directory: \(describeErrno(errno))") }
         }
         guard rename(tmp, out) == 0 else {
-            let why = String(cString: strerror(errno))
+            let why = describeErrno(errno)
             if hadOld { _ = rename(old, out) }
             throw DataError(o.out, "cannot rename \(tmp) to it: \(why)")
         }
         finished = true
-        if hadOld { try? fm.removeItem(atPath: old) }
+        if hadOld && !removeOwnDirectory(old) {
+            report.notes.append("the previous output is kept as \(old): it held files that prepare did not write")
+        }
         report.seconds = now() - t0
         return report
+    }
+
+    /// The file a partial output holds from its creation until it is complete: what proves to a
+    /// later run that a `OUT.partial-HOST-PID` directory is prepare's own.
+    public static let partialMarker = ".alexnet-mp-partial"
+
+    /// Whether `name` is a file prepare writes into its output.
+    static func isOutputFileName(_ name: String) -> Bool {
+        if ["index.json", "classes.txt", "mean.bin", partialMarker].contains(name) { return true }
+        for split in ["train", "val"] {
+            guard name.hasPrefix(split + "-") else { continue }
+            let rest = name.dropFirst(split.count + 1)
+            if rest == "labels.bin" || rest == "files.txt" { return true }
+            if rest.hasSuffix(".bin"), rest.count == 9, rest.dropLast(4).allSatisfy({ $0.isASCII && $0.isNumber }) { return true }
+        }
+        return false
+    }
+
+    /// The directory entries of `dir` if every one is a regular file with a name prepare writes;
+    /// nil otherwise (a subdirectory, a link, a file of the user's).
+    static func ownEntries(_ dir: String) -> [String]? {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return nil }
+        for e in entries where !isOutputFileName(e) || fileType((dir as NSString).appendingPathComponent(e)) != S_IFREG {
+            return nil
+        }
+        return entries
+    }
+
+    /// Removes a directory prepare wrote, file by file (only its own file names, then `rmdir`,
+    /// which fails if anything else is there); false, with nothing removed, when it holds
+    /// anything prepare does not write.
+    static func removeOwnDirectory(_ dir: String) -> Bool {
+        guard fileType(dir) == S_IFDIR, let entries = ownEntries(dir) else { return false }
+        for e in entries { unlink((dir as NSString).appendingPathComponent(e)) }
+        return rmdir(dir) == 0
+    }
+
+    /// Whether `out` exists and may be replaced: nothing there (false); an empty directory or an
+    /// earlier output of prepare (true: its `index.json` names prepare's format, and it holds
+    /// only files prepare writes). Anything else is refused: prepare never replaces what it
+    /// cannot prove it wrote.
+    static func checkOutput(_ out: String) throws -> Bool {
+        guard let type = fileType(out) else { return false }
+        let refuse = "choose another --out, or move it away yourself"
+        switch type {
+        case S_IFDIR: break
+        case S_IFLNK: throw DataError(out, "--out is a symbolic link; prepare replaces only a directory it wrote itself: \(refuse)")
+        case S_IFREG: throw DataError(out, "--out is an existing file, not a directory prepare wrote: \(refuse)")
+        default: throw DataError(out, "--out \(describeFileType(type)): \(refuse)")
+        }
+        guard let entries = ownEntries(out) else {
+            throw DataError(out, "--out is an existing directory that prepare did not write (it holds other files): \(refuse)")
+        }
+        if entries.isEmpty { return true }
+        let index = (out as NSString).appendingPathComponent(PreparedIndex.fileName)
+        guard let bytes = try? AlexNetCore.readFile(index, limit: 64 << 20),
+              let decoded = try? JSONDecoder().decode(PreparedIndex.Format.self, from: Data(bytes)),
+              decoded.format.hasPrefix("alexnet-mp prepared") else {
+            throw DataError(out, "--out is an existing directory without the index.json of a prepared directory: \(refuse)")
+        }
+        return true
+    }
+
+    /// The absolute path of `path` with every symbolic link of its existing part resolved (the
+    /// part that does not exist yet is appended as written).
+    static func resolvedPath(_ path: String) -> String {
+        var head = (path as NSString).standardizingPath
+        if !head.hasPrefix("/") { head = (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(head) }
+        var tail: [String] = []
+        while head != "/" && fileType(head) == nil {
+            tail.insert((head as NSString).lastPathComponent, at: 0)
+            head = (head as NSString).deletingLastPathComponent
+        }
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        if realpath(head, &buffer) != nil { head = String(cString: buffer) }
+        return tail.reduce(head) { ($0 as NSString).appendingPathComponent($1) }
+    }
+
+    /// Refuses an output equal to the source, inside it, or above it: prepare writes its output
+    /// (and its partial output) there, and a source inside the output would be replaced with it.
+    static func checkApart(source: String, out: String) throws {
+        let s = resolvedPath(source), o = resolvedPath(out)
+        func inside(_ a: String, _ b: String) -> Bool { a.hasPrefix(b.hasSuffix("/") ? b : b + "/") }
+        if s == o { throw DataError(out, "--out is the source directory: prepare would write over the photographs; choose another --out") }
+        if inside(o, s) { throw DataError(out, "--out is inside the source directory \(source): choose an --out outside it") }
+        if inside(s, o) { throw DataError(out, "--out contains the source directory \(source): replacing it would remove the photographs; choose another --out") }
     }
 
     /// Where a run with process id `pid` on this machine writes `out` before renaming it:
     /// `OUT.partial-HOST-PID` (the host, so that a run on another machine sharing the file
     /// system is never taken for a dead one).
     public static func partialPath(_ out: String, pid: Int32) -> String {
-        "\((out as NSString).standardizingPath).partial-\(hostName)-\(pid)"
+        "\(lexicalPath(out)).partial-\(hostName)-\(pid)"
     }
 
-    static var hostName: String {
+    /// `path` without trailing slashes and `.` parts, its links left as they are (Foundation's
+    /// `standardizingPath` resolves them: an `--out` that is a link would name its target).
+    public static func lexicalPath(_ path: String) -> String {
+        let absolute = path.hasPrefix("/")
+        let parts = path.split(separator: "/").filter { $0 != "." }
+        let joined = parts.joined(separator: "/")
+        return absolute ? "/" + joined : (joined.isEmpty ? "." : joined)
+    }
+
+    public static var hostName: String {
         var buffer = [CChar](repeating: 0, count: 256)
         guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
         let name = String(cString: buffer).replacingOccurrences(of: "/", with: "_")
@@ -262,7 +374,9 @@ public enum Prepare {
             let alive = kill(pid, 0) == 0 || errno == EPERM
             guard !alive else { continue }
             let path = (parent as NSString).appendingPathComponent(name)
-            if (try? fm.removeItem(atPath: path)) != nil { removed.append(path) }
+            // Only a directory that still bears prepare's marker, and holds only prepare's files.
+            guard fileType((path as NSString).appendingPathComponent(partialMarker)) == S_IFREG else { continue }
+            if removeOwnDirectory(path) { removed.append(path) }
         }
         return removed
     }
@@ -359,9 +473,10 @@ public enum Prepare {
         done.wait()
     }
 
-    static func readFile(_ path: String) throws -> [UInt8] {
-        guard let d = FileManager.default.contents(atPath: path) else { throw DataError("cannot be read") }
-        return [UInt8](d)
+    /// A photograph's bytes: a regular file of at most 1 GiB (a FIFO or a directory with a
+    /// photo's name is skipped, never waited on).
+    static func readPhoto(_ path: String) throws -> [UInt8] {
+        do { return try AlexNetCore.readFile(path, limit: 1 << 30) } catch let e as FileError { throw DataError(e.problem) }
     }
 
     static func writeData(_ d: Data, _ dir: String, _ name: String) throws {
@@ -382,6 +497,8 @@ public struct PreparedIndex: Codable, Sendable {
         enum CodingKeys: String, CodingKey { case count, imagesPerShard = "images_per_shard", shards }
     }
     public var format = "alexnet-mp prepared 1"
+    /// Just the format line, to recognise a prepared directory without trusting the rest.
+    struct Format: Decodable { var format: String }
     public var size: Int, channels: Int, classes: Int
     public var splits: [String: Split]
     public var pca: ColourPCA?

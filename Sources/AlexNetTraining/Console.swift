@@ -1,3 +1,4 @@
+import AlexNetCore
 import Foundation
 
 /// What the user sees: rank 0 prints progress and results; other ranks print only errors.

@@ -1,3 +1,4 @@
+import AlexNetCore
 import Foundation
 
 /// NumPy's `.npy` format, version 1.0, for a C-ordered float32 array:

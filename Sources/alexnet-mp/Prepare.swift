@@ -1,3 +1,4 @@
+import AlexNetCore
 import AlexNetData
 import AlexNetTraining
 import ArgumentParser
@@ -17,7 +18,7 @@ struct Prepare: ParsableCommand {
         """)
 
     @Option(help: "The photographs: a directory with train/ (and val/).") var source: String
-    @Option(help: "The directory to write (replaced if it exists, once the new one is complete).") var out: String
+    @Option(help: "The directory to write. An existing one is replaced (once the new one is complete) only if it is empty or an earlier output of prepare; it may not be, contain or lie inside the source.") var out: String
     @Option(help: "Side of the stored square images (the paper: 256).") var size: Int = 256
     @Option(help: "Images decoded at once (default: the cores of this machine).") var jobs: Int?
     @Option(name: .customLong("shard-mb"), help: "Size of each shard file in MiB (rounded down to whole images).") var shardMB: Int = 1024
@@ -53,6 +54,7 @@ struct Prepare: ParsableCommand {
             if tty { writeStandardError("\rprepare: \(done)/\(total) images\u{1B}[K") }
         }
         for path in report.removedStale { print("prepare: removed \(path), left by a prepare that is no longer running") }
+        for note in report.notes { print("prepare: note: \(note)") }
         let counts = report.written.map { "\($0.images) \($0.split)" }.joined(separator: ", ")
         print("prepare: wrote \(counts) images of \(size)×\(size), \(report.classes) classes, to \(out) in "
               + String(format: "%.1f s (%.0f images/s, %d job%@)", report.seconds, report.imagesPerSecond, o.jobs, o.jobs == 1 ? "" : "s"))

@@ -1,3 +1,4 @@
+import AlexNetCore
 import AlexNetReport
 import AlexNetTraining
 import ArgumentParser

@@ -137,11 +137,12 @@ final class PrepareTests: XCTestCase {
         for f in ["train-00000.bin", "train-00001.bin", "train-00002.bin", "val-00000.bin", "mean.bin", "index.json", "train-labels.bin"] {
             XCTAssertEqual(FileManager.default.contents(atPath: dir + "/one/" + f), FileManager.default.contents(atPath: dir + "/three/" + f), f)
         }
-        // A re-run over an existing output replaces it whole (here with bigger shards).
-        try Data("stale".utf8).write(to: URL(fileURLWithPath: dir + "/one/stale.txt"))
+        // A re-run over an existing output replaces it whole (here with bigger shards), a shard of
+        // an older run included; a file prepare does not write would have refused it (below).
+        try Data("stale".utf8).write(to: URL(fileURLWithPath: dir + "/one/train-00009.bin"))
         _ = try prepare(root, dir + "/one", shardImages: 100)
         let files = try FileManager.default.contentsOfDirectory(atPath: dir + "/one")
-        XCTAssertFalse(files.contains("stale.txt"))
+        XCTAssertFalse(files.contains("train-00009.bin"))
         XCTAssertFalse(files.contains("train-00001.bin"))
         XCTAssertEqual(try PreparedData.open(dir + "/one", classes: 2).train.count, 5)
     }
@@ -212,6 +213,69 @@ final class PrepareTests: XCTestCase {
         XCTAssertFalse(fm.fileExists(atPath: dir + "/o"))
     }
 
+    /// Every file below `dir` (following no links) with its bytes: what a refused prepare must leave as it was.
+    func snapshot(_ dir: String) -> [String: Data] {
+        var out: [String: Data] = [:]
+        guard let e = FileManager.default.enumerator(atPath: dir) else { return out }
+        while let rel = e.nextObject() as? String {
+            let path = dir + "/" + rel
+            if fileType(path) == S_IFREG { out[rel] = FileManager.default.contents(atPath: path) }
+            else if fileType(path) == S_IFLNK { out[rel] = Data((try? FileManager.default.destinationOfSymbolicLink(atPath: path))?.utf8 ?? "".utf8) }
+            else { out[rel] = Data("<dir>".utf8) }
+        }
+        return out
+    }
+
+    /// prepare may replace only what it can prove it wrote: an earlier output (index.json of a
+    /// prepared directory and only prepare's files) or an empty directory. An output equal to,
+    /// inside or above the source, a user's directory, a file or a link is refused in one line
+    /// before any work, and every byte is still there afterwards.
+    func testTheOutputNeverReplacesWhatPrepareDidNotWrite() throws {
+        let dir = try makeScratchDirectory(self)
+        let fm = FileManager.default
+        let root = dir + "/a/photos"
+        try makeTree(root)
+        try fm.createDirectory(atPath: dir + "/mine", withIntermediateDirectories: true)
+        try writeFile(Array("my notes".utf8), dir + "/mine", "notes.txt")
+        try writeFile(Array("a file".utf8), dir, "file.txt")
+        try fm.createSymbolicLink(atPath: dir + "/link", withDestinationPath: dir + "/mine")
+        // An earlier output with a file of the user's added to it is no longer prepare's alone.
+        _ = try prepare(root, dir + "/prepared-and-more")
+        try writeFile(Array("added by hand".utf8), dir + "/prepared-and-more", "README")
+        let before = snapshot(dir)
+        let cases: [(out: String, says: String)] = [
+            (root, "is the source directory"),
+            (root + "/", "is the source directory"),
+            (dir + "/a/photos/../photos", "is the source directory"),
+            (root + "/out", "inside the source directory"),
+            (root + "/train/cat/out", "inside the source directory"),
+            (dir + "/a", "contains the source directory"),
+            (dir, "contains the source directory"),
+            (dir + "/mine", "not write"),
+            (dir + "/file.txt", "existing file"),
+            (dir + "/link", "symbolic link"),
+            (dir + "/prepared-and-more", "not write"),
+        ]
+        for c in cases {
+            XCTAssertThrowsError(try prepare(root, c.out), c.out) { error in
+                let m = "\(error)"
+                XCTAssertTrue(m.contains(c.says), "\(c.out): \(m)")
+                XCTAssertFalse(m.contains("\n"), m)
+            }
+            XCTAssertEqual(snapshot(dir), before, "\(c.out): the files changed")
+        }
+        // Through a symbolic link to the source, too.
+        try fm.createSymbolicLink(atPath: dir + "/photos-link", withDestinationPath: root)
+        XCTAssertThrowsError(try prepare(dir + "/photos-link", root + "/x")) { XCTAssertTrue("\($0)".contains("inside the source"), "\($0)") }
+        XCTAssertThrowsError(try prepare(root, dir + "/photos-link")) { XCTAssertTrue("\($0)".contains("symbolic link") || "\($0)".contains("source directory"), "\($0)") }
+        // An empty directory and an earlier output are replaced.
+        try fm.createDirectory(atPath: dir + "/empty", withIntermediateDirectories: true)
+        XCTAssertEqual(try prepare(root, dir + "/empty").written.map(\.images), [5, 2])
+        XCTAssertEqual(try prepare(root, dir + "/empty").written.map(\.images), [5, 2])
+        XCTAssertEqual(try PreparedData.open(dir + "/empty", classes: 2).train.count, 5)
+        XCTAssertEqual(try fm.contentsOfDirectory(atPath: dir).filter { $0.contains(".partial") || $0.contains(".old") }, [])
+    }
+
     /// Partial outputs that runs on this machine left when they died (their process is gone) are
     /// removed by the next run, whatever their name's age; those of a live process or of another
     /// host are not touched.
@@ -225,15 +289,19 @@ final class PrepareTests: XCTestCase {
         let dead = gone.processIdentifier
         let stale = Prepare.partialPath(out, pid: dead), oldName = out + ".partial-\(dead)"
         let live = Prepare.partialPath(out, pid: getppid()), otherHost = out + ".partial-some-other-host-\(dead)"
-        for d in [stale, oldName, live, otherHost] {
+        // A dead run's partial output bears prepare's marker; a directory of the same name without
+        // it (the user's, or anything else) is never removed.
+        let unmarked = out + ".partial-\(Prepare.hostName)-\(dead + 1_000_000)"
+        for d in [stale, oldName, live, otherHost, unmarked] {
             try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
             try writeFile([1, 2, 3], d, "train-00000.bin")
+            if d != unmarked { try writeFile([], d, Prepare.partialMarker) }
         }
         XCTAssertTrue(stale.hasPrefix(out + ".partial-") && stale.hasSuffix("-\(dead)"), stale)
         let report = try prepare(root, out)
         XCTAssertEqual(Set(report.removedStale), [stale, oldName])
         for d in [stale, oldName] { XCTAssertFalse(FileManager.default.fileExists(atPath: d), d) }
-        for d in [live, otherHost] { XCTAssertTrue(FileManager.default.fileExists(atPath: d), "\(d) was removed") }
+        for d in [live, otherHost, unmarked] { XCTAssertTrue(FileManager.default.fileExists(atPath: d), "\(d) was removed") }
         XCTAssertEqual(try PreparedData.open(out, classes: 2).train.count, 5)
     }
 

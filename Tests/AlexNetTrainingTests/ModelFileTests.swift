@@ -104,7 +104,7 @@ final class ModelFileTests: XCTestCase {
         assertRefused(dir + "/absent.bin", into: net, group: 0, mentions: ["no such file"])
         let unwritable = dir + "/no/such/dir/group0.bin"
         XCTAssertThrowsError(try ModelFile.write(net.parameters(group: 0), spec: net.spec, group: 0, to: unwritable)) {
-            XCTAssertTrue($0 is ModelFileError)
+            XCTAssertTrue($0 is FileError, "\(type(of: $0))")
             XCTAssertTrue("\($0)".hasPrefix(unwritable), "\($0)")
         }
     }

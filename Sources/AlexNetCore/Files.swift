@@ -1,0 +1,216 @@
+import AlexNetCore
+import Foundation
+
+// Files, read and written through POSIX calls, with errors of one line that name the file and
+// say what is wrong in words. Every reader of a file that comes from the user goes through
+// `readFile` / `openRegularFile`: a FIFO, a device or a directory given where a file is expected
+// is refused at once (reading a FIFO would block forever). Writers go through `writeAtomically`
+// and `AppendFile`: Foundation's `FileHandle.write(_:)` traps on Linux when a write fails (a full
+// disk would end the process with no message).
+
+/// A file that cannot be read or written: `"<path>: <problem>"`.
+public struct FileError: Error, CustomStringConvertible {
+    public let path: String, problem: String
+    public init(_ path: String, _ problem: String) { self.path = path; self.problem = problem }
+    public var description: String { "\(path): \(problem)" }
+}
+
+/// What an `errno` from opening or reading a path means, in words.
+public func describeErrno(_ code: Int32) -> String {
+    switch code {
+    case ENOENT: return "no such file or directory"
+    case EISDIR: return "is a directory"
+    case ENOTDIR: return "a part of the path is not a directory"
+    case ELOOP: return "too many levels of symbolic links"
+    case EACCES, EPERM: return "permission denied"
+    case ENAMETOOLONG: return "the name is too long"
+    case ENOSPC, EDQUOT: return "the disk is full"
+    case EROFS: return "the file system is read-only"
+    default: return String(cString: strerror(code))
+    }
+}
+
+/// The kind of a `stat` mode that is not a regular file, in words ("a FIFO", "a directory").
+public func describeFileType(_ mode: mode_t) -> String {
+    switch mode & S_IFMT {
+    case S_IFDIR: return "is a directory"
+    case S_IFIFO: return "is a FIFO (a named pipe), not a regular file"
+    case S_IFSOCK: return "is a socket, not a regular file"
+    case S_IFCHR: return "is a character device, not a regular file"
+    case S_IFBLK: return "is a block device, not a regular file"
+    default: return "is not a regular file"
+    }
+}
+
+/// Opens `path` for reading only if it is a regular file: the open itself does not block on a
+/// FIFO (O_NONBLOCK), and `fstat` of the opened file (not of the name, which could change in
+/// between) decides. Returns the descriptor (the caller closes it) and the file's size.
+public func openRegularFile(_ path: String) throws -> (fd: Int32, size: Int) {
+    let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+    guard fd >= 0 else { throw FileError(path, describeErrno(errno)) }
+    var st = stat()
+    guard fstat(fd, &st) == 0 else {
+        let e = errno
+        close(fd)
+        throw FileError(path, describeErrno(e))
+    }
+    guard st.st_mode & S_IFMT == S_IFREG else {
+        close(fd)
+        throw FileError(path, describeFileType(st.st_mode))
+    }
+    // Back to blocking reads (a regular file never blocks for long; EAGAIN would only confuse).
+    _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+    return (fd, Int(st.st_size))
+}
+
+/// The whole of a regular file, refusing one larger than `limit` bytes before reading it.
+public func readFile(_ path: String, limit: Int = Int.max) throws -> [UInt8] {
+    let (fd, size) = try openRegularFile(path)
+    defer { close(fd) }
+    guard size <= limit else {
+        throw FileError(path, "is \(byteCount(size)), more than the \(byteCount(limit)) this file may have")
+    }
+    var out = [UInt8](repeating: 0, count: size)
+    var got = 0
+    while got < size {
+        let n = out.withUnsafeMutableBytes { read(fd, $0.baseAddress! + got, size - got) }
+        if n < 0 && errno == EINTR { continue }
+        guard n >= 0 else { throw FileError(path, "cannot be read: \(describeErrno(errno))") }
+        if n == 0 { break }   // the file shrank while it was read
+        got += n
+    }
+    guard got == size else { throw FileError(path, "changed size while it was read (\(got) of \(size) bytes)") }
+    return out
+}
+
+/// A regular file of UTF-8 text, at most `limit` bytes; an empty one is refused when `allowEmpty` is false.
+public func readText(_ path: String, limit: Int = 16 << 20, allowEmpty: Bool = true) throws -> String {
+    let bytes = try readFile(path, limit: limit)
+    guard allowEmpty || !bytes.isEmpty else { throw FileError(path, "is empty") }
+    guard let text = String(validating: bytes, as: UTF8.self) else { throw FileError(path, "is not UTF-8 text") }
+    return text
+}
+
+/// Whether `path` names an existing directory (following symbolic links); the error, when it
+/// does not, says what it is instead.
+public func checkDirectory(_ path: String) throws {
+    var st = stat()
+    guard stat(path, &st) == 0 else { throw FileError(path, errno == ENOENT ? "no such directory" : describeErrno(errno)) }
+    guard st.st_mode & S_IFMT == S_IFDIR else {
+        throw FileError(path, st.st_mode & S_IFMT == S_IFREG ? "is a file, not a directory" : describeFileType(st.st_mode).replacingOccurrences(of: "regular file", with: "directory"))
+    }
+}
+
+/// What is at `path`, without following a final symbolic link: nil when nothing is.
+public func fileType(_ path: String) -> mode_t? {
+    var st = stat()
+    guard lstat(path, &st) == 0 else { return nil }
+    return st.st_mode & S_IFMT
+}
+
+/// "1.5 MiB", "3 bytes".
+public func byteCount(_ n: Int) -> String {
+    if n < 1024 { return "\(n) bytes" }
+    if n < 1 << 20 { return String(format: "%.1f KiB", Double(n) / 1024) }
+    if n < 1 << 30 { return String(format: "%.1f MiB", Double(n) / 1_048_576) }
+    return String(format: "%.1f GiB", Double(n) / 1_073_741_824)
+}
+
+/// Writes `bytes` to a temporary file beside `path`, flushes it to disk, renames it over `path`
+/// and flushes the directory, so that `path` is either the old file or the whole new one, also
+/// after a crash or a power cut.
+public func writeAtomically(_ bytes: [UInt8], to path: String) throws {
+    let tmp = path + ".tmp.\(getpid())"
+    let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    guard fd >= 0 else { throw FileError(path, "cannot be written: \(describeErrno(errno))") }
+    var failure = bytes.withUnsafeBytes { writeAll(fd, $0) }
+    if failure == nil, fsync(fd) != 0 { failure = (errno, bytes.count) }
+    close(fd)
+    if let failure {
+        unlink(tmp)
+        if failure.errno == ENOSPC || failure.errno == EDQUOT {
+            throw FileError(path, "the disk is full: the file needs \(mebibytes(bytes.count)), \(freeSpaceText(path)) (nothing was replaced)")
+        }
+        throw FileError(path, "write failed after \(failure.written) of \(bytes.count) bytes: \(describeErrno(failure.errno))")
+    }
+    guard rename(tmp, path) == 0 else {
+        let err = errno
+        unlink(tmp)
+        throw FileError(path, "cannot rename into place: \(describeErrno(err))")
+    }
+    try syncDirectory((path as NSString).deletingLastPathComponent)
+}
+
+public func writeAtomically(_ text: String, to path: String) throws { try writeAtomically(Array(text.utf8), to: path) }
+
+/// Flushes a directory's entries to disk: the names of the files created, renamed or removed in
+/// it (`fsync` of a file does not make its name durable).
+public func syncDirectory(_ path: String) throws {
+    let dir = path.isEmpty ? "." : path
+    let fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    guard fd >= 0 else { throw FileError(dir, "cannot be opened to flush it to disk: \(describeErrno(errno))") }
+    defer { close(fd) }
+    guard fsync(fd) == 0 else { throw FileError(dir, "cannot be flushed to disk: \(describeErrno(errno))") }
+}
+
+/// A file that rows are appended to while a run goes on (`metrics.csv`, `steps.csv`). A row
+/// that does not fit is taken back whole (the file is truncated to where it was), so the file
+/// never ends in half a row, and the error names the file.
+public final class AppendFile {
+    public let path: String
+    private let fd: Int32
+
+    /// Opens the existing file `path` for appending.
+    public init(_ path: String) throws {
+        fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
+        guard fd >= 0 else { throw FileError(path, "cannot be opened for appending: \(describeErrno(errno))") }
+        self.path = path
+    }
+
+    deinit { close(fd) }
+
+    public func append(_ text: String) throws {
+        let end = lseek(fd, 0, SEEK_END)
+        let bytes = Array(text.utf8)
+        guard let err = bytes.withUnsafeBytes({ writeAll(fd, $0) })?.errno else { return }
+        if end >= 0 { _ = ftruncate(fd, end) }
+        if err == ENOSPC || err == EDQUOT {
+            throw FileError(path, "the disk is full: a row of \(bytes.count) bytes could not be appended, \(freeSpaceText(path))")
+        }
+        throw FileError(path, "cannot append a row: \(describeErrno(err))")
+    }
+}
+
+/// Writes all of `bytes` to `fd`, again after an interruption; on a failure, its errno and how
+/// many bytes were written.
+func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> (errno: Int32, written: Int)? {
+    var written = 0
+    while written < bytes.count {
+        let n = Foundation.write(fd, bytes.baseAddress! + written, bytes.count - written)
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { return (n < 0 ? errno : EIO, written) }
+        written += n
+    }
+    return nil
+}
+
+/// Writes `text` to standard error. A closed or broken standard error is ignored (Foundation's
+/// `FileHandle.standardError.write(_:)` would trap).
+public func writeStandardError(_ text: String) {
+    _ = Array(text.utf8).withUnsafeBytes { writeAll(STDERR_FILENO, $0) }
+}
+
+/// Bytes free for this user on the file system that holds `path` (or its directory).
+public func freeDiskBytes(_ path: String) -> Int? {
+    var st = statvfs()
+    var dir = path
+    while !dir.isEmpty, !FileManager.default.fileExists(atPath: dir) { dir = (dir as NSString).deletingLastPathComponent }
+    guard statvfs(dir.isEmpty ? "." : dir, &st) == 0 else { return nil }
+    return Int(st.f_bavail) * Int(st.f_frsize)
+}
+
+public func mebibytes(_ bytes: Int) -> String { String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
+
+func freeSpaceText(_ path: String) -> String {
+    freeDiskBytes(path).map { "\(mebibytes($0)) are free there" } ?? "the free space is unknown"
+}
