@@ -1,6 +1,7 @@
 // swift-tools-version:5.10
 // alexnet-mp: AlexNet (Krizhevsky, Sutskever, Hinton 2012) trained on CPUs, one MPI rank per "GPU".
-// Dependencies point one way: C edges -> Core -> Layers -> Parallel -> Training -> Report -> CLI; Data depends on Core only.
+// One module per concept; dependencies point one way (docs/ARCHITECTURE.md draws the graph):
+// C edges -> Core -> Layers, Data -> Parallel -> Formats, Simulator -> Training -> Report -> Commands -> alexnet-mp.
 import PackageDescription
 
 let release: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
@@ -15,7 +16,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         // MARK: C at the edges (system libraries found through pkg-config)
@@ -35,34 +35,42 @@ let package = Package(
         .target(name: "CKernels", path: "Sources/CKernels",
                 cSettings: [.unsafeFlags(["-O3", "-fno-math-errno", "-fno-builtin"])]),
 
-        // MARK: The library layers
+        // MARK: The library modules, lowest first
         .target(name: "AlexNetCore", dependencies: ["CBLAS", "CZlib", "CKernels"], swiftSettings: release),
         .target(name: "AlexNetLayers", dependencies: ["AlexNetCore", "CKernels"], swiftSettings: release),
-        .target(name: "AlexNetParallel", dependencies: ["AlexNetCore", "AlexNetLayers", "CMPI"], swiftSettings: release),
         .target(name: "AlexNetData", dependencies: ["AlexNetCore", "CImage"], swiftSettings: release),
+        .target(name: "AlexNetParallel", dependencies: ["AlexNetCore", "AlexNetLayers", "CMPI"], swiftSettings: release),
+        .target(name: "AlexNetFormats", dependencies: ["AlexNetCore", "AlexNetLayers"], swiftSettings: release),
+        .target(name: "AlexNetSimulator", dependencies: ["AlexNetCore", "AlexNetLayers", "AlexNetParallel"], swiftSettings: release),
         .target(name: "AlexNetTraining",
-                dependencies: ["AlexNetCore", "AlexNetLayers", "AlexNetParallel", "AlexNetData",
-                               .product(name: "Yams", package: "Yams"),
-                               .product(name: "Logging", package: "swift-log")],
+                dependencies: ["AlexNetCore", "AlexNetLayers", "AlexNetData", "AlexNetParallel", "AlexNetFormats",
+                               "AlexNetSimulator", .product(name: "Yams", package: "Yams")],
                 swiftSettings: release),
         .target(name: "AlexNetReport",
-                dependencies: ["AlexNetCore", "AlexNetLayers", "AlexNetParallel", "AlexNetData", "AlexNetTraining", "CZlib"],
+                dependencies: ["AlexNetCore", "AlexNetLayers", "AlexNetData", "AlexNetParallel", "AlexNetFormats",
+                               "AlexNetSimulator", "AlexNetTraining", "CZlib"],
                 swiftSettings: release),
 
         // MARK: The command tree
-        .executableTarget(name: "alexnet-mp",
-                          dependencies: ["AlexNetTraining", "AlexNetReport",
-                                         .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                                         .product(name: "Logging", package: "swift-log")],
+        .target(name: "AlexNetCommands",
+                dependencies: ["AlexNetCore", "AlexNetLayers", "AlexNetData", "AlexNetParallel", "AlexNetFormats",
+                               "AlexNetSimulator", "AlexNetTraining", "AlexNetReport",
+                               .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                swiftSettings: release),
+        .executableTarget(name: "alexnet-mp", dependencies: ["AlexNetCommands", "AlexNetCore", "AlexNetParallel"],
                           swiftSettings: release),
 
-        // MARK: Tests
-        .target(name: "_TestSupport", dependencies: ["AlexNetCore"], path: "Tests/_TestSupport"),
+        // MARK: Tests: one bundle per module; IntegrationTests start the release binary under mpirun
+        .target(name: "_TestSupport", dependencies: ["AlexNetCore", "AlexNetLayers", "AlexNetParallel"], path: "Tests/_TestSupport"),
         .testTarget(name: "AlexNetCoreTests", dependencies: ["AlexNetCore", "_TestSupport"]),
         .testTarget(name: "AlexNetLayersTests", dependencies: ["AlexNetLayers", "_TestSupport"]),
         .testTarget(name: "AlexNetDataTests", dependencies: ["AlexNetData", "_TestSupport"]),
+        .testTarget(name: "AlexNetParallelTests", dependencies: ["AlexNetParallel", "_TestSupport"]),
+        .testTarget(name: "AlexNetFormatsTests", dependencies: ["AlexNetFormats", "AlexNetParallel", "_TestSupport"]),
+        .testTarget(name: "AlexNetSimulatorTests", dependencies: ["AlexNetSimulator", "_TestSupport"]),
         .testTarget(name: "AlexNetTrainingTests", dependencies: ["AlexNetTraining", "_TestSupport"]),
         .testTarget(name: "AlexNetReportTests", dependencies: ["AlexNetReport", "AlexNetTraining", "_TestSupport"]),
+        .testTarget(name: "AlexNetCommandsTests", dependencies: ["AlexNetCommands", "AlexNetTraining", "_TestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["_TestSupport", "AlexNetData"], exclude: ["Fixtures"]),
     ]
 )

@@ -63,23 +63,29 @@ public func openRegularFile(_ path: String) throws -> (fd: Int32, size: Int) {
     return (fd, Int(st.st_size))
 }
 
-/// The whole of a regular file, refusing one larger than `limit` bytes before reading it.
+/// The whole of a regular file, refusing one larger than `limit` bytes (before reading it, by its
+/// size, and while reading it: files of /proc say they are empty, and a file may grow).
 public func readFile(_ path: String, limit: Int = Int.max) throws -> [UInt8] {
     let (fd, size) = try openRegularFile(path)
     defer { close(fd) }
-    guard size <= limit else {
-        throw FileError(path, "is \(byteCount(size)), more than the \(byteCount(limit)) this file may have")
-    }
-    var out = [UInt8](repeating: 0, count: size)
+    func tooLarge(_ n: Int) -> FileError { FileError(path, "is \(byteCount(n)), more than the \(byteCount(limit)) this file may have") }
+    guard size <= limit else { throw tooLarge(size) }
+    // One byte more than the file says, to see its end (or that it grew).
+    var out = [UInt8](repeating: 0, count: min(max(size, 4095), limit) + 1)
     var got = 0
-    while got < size {
-        let n = out.withUnsafeMutableBytes { read(fd, $0.baseAddress! + got, size - got) }
+    while true {
+        if got == out.count {
+            guard got <= limit else { throw tooLarge(got) }
+            out.append(contentsOf: repeatElement(0, count: min(out.count, limit - out.count + 1)))
+        }
+        let n = out.withUnsafeMutableBytes { read(fd, $0.baseAddress! + got, $0.count - got) }
         if n < 0 && errno == EINTR { continue }
         guard n >= 0 else { throw FileError(path, "cannot be read: \(describeErrno(errno))") }
-        if n == 0 { break }   // the file shrank while it was read
+        if n == 0 { break }
         got += n
     }
-    guard got == size else { throw FileError(path, "changed size while it was read (\(got) of \(size) bytes)") }
+    guard got <= limit else { throw tooLarge(got) }
+    out.removeLast(out.count - got)
     return out
 }
 
@@ -213,4 +219,51 @@ public func mebibytes(_ bytes: Int) -> String { String(format: "%.1f MiB", Doubl
 
 func freeSpaceText(_ path: String) -> String {
     freeDiskBytes(path).map { "\(mebibytes($0)) are free there" } ?? "the free space is unknown"
+}
+
+/// A file a command writes that the user names (`--trace`, `--json`, `--logits`, `export --out`,
+/// `report --out`). Checked before any work: its directory must exist, and a file already there
+/// is replaced only if it is of the kind this command writes and carries alexnet-mp's mark (a
+/// tool may overwrite only what it can prove it wrote).
+public enum OutputFile {
+    public enum Kind: String, Sendable {
+        case trace = "a trace", profile = "a profile", logits = "a logits file", safetensors = "an exported model",
+             report = "a report"
+
+        /// Whether the first bytes of an existing file show it is one alexnet-mp wrote.
+        func isOurs(_ head: [UInt8]) -> Bool {
+            let text = String(decoding: head, as: UTF8.self)
+            switch self {
+            case .trace: return text.contains("\"tool\":\"alexnet-mp\"")
+            case .profile: return text.contains("\"allgatherAlone\"")
+            case .logits: return head.starts(with: [0x93] + Array("NUMPY".utf8)) && text.contains("'descr': '<f4'")
+            case .safetensors: return head.count > 8 && text.contains("\"alexnet_mp.config\"")
+            case .report: return text.contains(reportMark)
+            }
+        }
+    }
+
+    /// What every report page carries in its head.
+    public static let reportMark = "<meta name=\"generator\" content=\"alexnet-mp\">"
+
+    /// Refuses an output path that cannot be written, or that holds what alexnet-mp did not write.
+    public static func check(_ path: String, as kind: Kind) throws {
+        let dir = (path as NSString).deletingLastPathComponent
+        if !dir.isEmpty {
+            do { try checkDirectory(dir) } catch let e as FileError {
+                throw FileError(path, "cannot be written: its directory \(e.path) \(e.problem == "no such directory" ? "does not exist" : e.problem)")
+            }
+            guard access(dir, W_OK) == 0 else { throw FileError(path, "cannot be written: its directory \(dir): \(describeErrno(errno))") }
+        }
+        guard let type = fileType(path) else { return }
+        if type == S_IFDIR { throw FileError(path, "is a directory; give a file name") }
+        guard type == S_IFREG else { throw FileError(path, "exists and \(describeFileType(type)); choose another name") }
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        var head = [UInt8](repeating: 0, count: 1 << 16)
+        let n = fd >= 0 ? head.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) } : -1
+        if fd >= 0 { close(fd) }
+        guard n >= 0, kind.isOurs(Array(head.prefix(n))) else {
+            throw FileError(path, "exists and is not \(kind.rawValue) that alexnet-mp wrote: choose another name, or move it away yourself")
+        }
+    }
 }

@@ -1,3 +1,4 @@
+import AlexNetCore
 import Foundation
 
 /// CIFAR-10 in its binary format: `data_batch_1.bin` … `data_batch_5.bin` (training) and
@@ -12,9 +13,8 @@ public enum CIFAR10 {
     public static func load(_ paths: [String], classes: Int) throws -> ImageSet {
         var pixels: [UInt8] = [], labels: [Int32] = []
         for path in paths {
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw DataError(path, FileManager.default.fileExists(atPath: path) ? "cannot be read" : "no such file")
-            }
+            let data: [UInt8]
+            do { data = try readFile(path, limit: 16 << 30) } catch let e as FileError { throw DataError(path, e.problem) }
             guard !data.isEmpty, data.count % recordSize == 0 else {
                 throw DataError(path, "\(data.count) bytes is not a whole number of \(recordSize)-byte CIFAR-10 records (1 label + 3072 pixels)"
                                 + (data.count > recordSize ? " (truncated?)" : ""))
@@ -36,10 +36,7 @@ public enum CIFAR10 {
 
     /// The training and test sets of a `cifar-10-batches-bin` directory.
     public static func loadDirectory(_ dir: String, classes: Int) throws -> (train: ImageSet, test: ImageSet) {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
-            throw DataError(dir, "data directory does not exist")
-        }
+        try checkDataDirectory(dir)
         let path = { (dir as NSString).appendingPathComponent($0) }
         return (try load(trainFiles.map(path), classes: classes), try load([path(testFile)], classes: classes))
     }
@@ -48,7 +45,7 @@ public enum CIFAR10 {
     /// line), when it is there and names exactly `classes` classes; nil otherwise (the names
     /// are only for display).
     public static func classNames(in dir: String, classes: Int) -> [String]? {
-        guard let text = try? String(contentsOfFile: (dir as NSString).appendingPathComponent("batches.meta.txt"), encoding: .utf8) else {
+        guard let text = try? readText((dir as NSString).appendingPathComponent("batches.meta.txt"), limit: 1 << 20) else {
             return nil
         }
         let names = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }

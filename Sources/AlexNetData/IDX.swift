@@ -6,10 +6,8 @@ import Foundation
 public enum IDX {
     /// Reads a file's bytes, un-gzipping when it starts with the gzip magic.
     static func bytes(of path: String) throws -> [UInt8] {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw DataError(path, FileManager.default.fileExists(atPath: path) ? "cannot be read" : "no such file")
-        }
-        let raw = [UInt8](data)
+        let raw: [UInt8]
+        do { raw = try readFile(path, limit: 64 << 30) } catch let e as FileError { throw DataError(path, e.problem) }
         if raw.count >= 2 && raw[0] == 0x1F && raw[1] == 0x8B {
             guard let out = gunzip(raw) else { throw DataError(path, "corrupt or truncated gzip stream") }
             return out
@@ -76,10 +74,7 @@ public enum IDX {
 
     /// The training and test sets of an MNIST-style directory.
     public static func loadDirectory(_ dir: String, classes: Int) throws -> (train: ImageSet, test: ImageSet) {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
-            throw DataError(dir, "data directory does not exist")
-        }
+        try checkDataDirectory(dir)
         let train = try load(images: try find("train-images-idx3-ubyte", in: dir),
                              labels: try find("train-labels-idx1-ubyte", in: dir), classes: classes)
         let test = try load(images: try find("t10k-images-idx3-ubyte", in: dir),

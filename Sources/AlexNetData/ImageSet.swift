@@ -86,13 +86,14 @@ public final class PixelStorage: @unchecked Sendable {
             guard images > 0 else { unmapAll(); throw DataError(file, "shard not needed for \(count) images (index and shards disagree)") }
             let (want, o2) = images.multipliedReportingOverflow(by: imageSize)
             guard !o2 else { unmapAll(); throw DataError(file, "\(images) images of \(imageSize) bytes is more than a file can hold") }
-            let fd = open(file, O_RDONLY)
-            guard fd >= 0 else { unmapAll(); throw DataError(file, "cannot open shard: \(String(cString: strerror(errno)))") }
+            // A regular file only (a FIFO would block the mapping, a directory cannot be mapped).
+            let opened: (fd: Int32, size: Int)
+            do { opened = try openRegularFile(file) } catch let e as FileError { unmapAll(); throw DataError(file, "cannot open shard: \(e.problem)") }
+            let fd = opened.fd
             defer { close(fd) }
-            var st = stat()
-            guard fstat(fd, &st) == 0, Int(st.st_size) == want else {
+            guard opened.size == want else {
                 unmapAll()
-                throw DataError(file, "shard has \(st.st_size) bytes, the index says \(want) (truncated or from another prepare)")
+                throw DataError(file, "shard has \(opened.size) bytes, the index says \(want) (truncated or from another prepare)")
             }
             guard let p = mmap(nil, want, PROT_READ, MAP_SHARED, fd, 0), p != MAP_FAILED else {
                 unmapAll(); throw DataError(file, "cannot map shard: \(String(cString: strerror(errno)))")

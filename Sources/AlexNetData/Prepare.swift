@@ -389,7 +389,8 @@ public enum Prepare {
         let csv = (dir as NSString).appendingPathComponent("labels.csv")
         var out: [(path: String, cls: String)] = []
         if fm.fileExists(atPath: csv) {
-            guard let text = try? String(contentsOfFile: csv, encoding: .utf8) else { throw DataError(csv, "cannot be read as UTF-8 text") }
+            let text: String
+            do { text = try readText(csv, limit: 1 << 30) } catch let e as FileError { throw DataError(csv, e.problem) }
             for (n, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
                 let line = raw.trimmingCharacters(in: .whitespaces)
                 if line.isEmpty || (n == 0 && line.lowercased() == "file,class") { continue }
@@ -398,6 +399,7 @@ public enum Prepare {
                     throw DataError("\(csv):\(n + 1)", "expected 'file,class', got '\(line)'")
                 }
                 let path = (dir as NSString).appendingPathComponent(fields[0])
+                try checkClassName(fields[1], "\(csv):\(n + 1)")
                 guard fm.fileExists(atPath: path) else { skipped.append((path, "listed in labels.csv but missing")); continue }
                 out.append((path, fields[1]))
             }
@@ -412,6 +414,7 @@ public enum Prepare {
             guard fm.fileExists(atPath: classDir, isDirectory: &isDir), isDir.boolValue else {
                 skipped.append((classDir, "not inside a class folder")); continue
             }
+            try checkClassName(cls, classDir)
             let files = ((try? fm.contentsOfDirectory(atPath: classDir)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
             var count = 0
             for f in files {
@@ -426,6 +429,15 @@ public enum Prepare {
         }
         if out.isEmpty { throw DataError(dir, "no class folders with images") }
         return out
+    }
+
+    /// A class name becomes a line of classes.txt: no line breaks or other control characters.
+    static func checkClassName(_ name: String, _ place: String) throws {
+        if let c = name.unicodeScalars.first(where: { $0.properties.generalCategory == .control || $0.properties.isNoncharacterCodePoint
+                                                           || $0 == "\u{2028}" || $0 == "\u{2029}" }) {
+            throw DataError(place.debugDescription.dropFirst().dropLast().description,
+                            "the class name holds a control character (U+\(String(c.value, radix: 16, uppercase: true))); rename it: class names are lines of classes.txt")
+        }
     }
 
     /// The decode buffer, shared by the decoding threads (each writes its own slots).
@@ -525,20 +537,18 @@ public struct PreparedData: Sendable {
     static let largestSize = 1 << 16
 
     public static func open(_ dir: String, classes expected: Int) throws -> PreparedData {
-        let fm = FileManager.default
-        var isDir: ObjCBool = false
-        guard fm.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
-            throw DataError(dir, "data directory does not exist")
-        }
+        try checkDataDirectory(dir)
         func file(_ name: String) -> String { (dir as NSString).appendingPathComponent(name) }
+        func bytes(_ path: String, limit: Int) throws -> [UInt8] {
+            do { return try readFile(path, limit: limit) } catch let e as FileError { throw DataError(path, e.problem) }
+        }
         let path = file(PreparedIndex.fileName)
-        guard let data = fm.contents(atPath: path) else {
+        guard fileType(path) != nil else {
             throw DataError(path, "no such file: not a directory written by `alexnet-mp prepare`")
         }
         let index: PreparedIndex
-        do { index = try JSONDecoder().decode(PreparedIndex.self, from: data) } catch {
-            throw DataError(path, "not a valid prepare index (\(oneLine(error)))")
-        }
+        do { index = try decodeJSON(PreparedIndex.self, bytes: try bytes(path, limit: 64 << 20), file: path, what: "a prepare index") }
+        catch let e as FileError { throw DataError(path, e.problem) }
         guard index.format == "alexnet-mp prepared 1" else { throw DataError(path, "unknown format '\(index.format)'") }
         guard index.size >= 1, index.size <= largestSize else {
             throw DataError(path, "size \(index.size) is not an image side (1 to \(largestSize))")
@@ -553,6 +563,14 @@ public struct PreparedData: Sendable {
         guard let pca = index.pca, pca.values.count == 3, pca.vectors.count == 3, pca.vectors.allSatisfy({ $0.count == 3 }),
               (pca.values + pca.vectors.joined()).allSatisfy(\.isFinite) else {
             throw DataError(path, "no colour PCA (3 finite eigenvalues and 3 eigenvectors of 3 values)")
+        }
+        // The covariance of RGB values in [0, 1]: each eigenvalue lies in [0, 0.75] (its trace is
+        // at most 3 · 0.25), and the eigenvectors have unit length.
+        if let bad = pca.values.first(where: { $0 < -1e-9 || $0 > 0.75 }) {
+            throw DataError(path, "colour PCA eigenvalue \(bad) is not the variance of RGB values in [0, 1] (0 to 0.75)")
+        }
+        if let v = pca.vectors.first(where: { abs($0.reduce(0) { $0 + $1 * $1 } - 1) > 1e-3 }) {
+            throw DataError(path, "colour PCA eigenvector \(v) does not have unit length")
         }
         let S = index.size
         let (plane, o1) = S.multipliedReportingOverflow(by: S)
@@ -579,7 +597,7 @@ public struct PreparedData: Sendable {
                                            count: split.count, imageSize: imageSize)
             let labelPath = file("\(name)-labels.bin")
             let (labelBytes, o) = split.count.multipliedReportingOverflow(by: 4)
-            guard !o, let raw = fm.contents(atPath: labelPath), raw.count == labelBytes else {
+            guard !o, let raw = try? bytes(labelPath, limit: labelBytes), raw.count == labelBytes else {
                 throw DataError(labelPath, "missing or not \(split.count) Int32 labels")
             }
             let labels = raw.withUnsafeBytes { b in (0..<split.count).map { Int32(littleEndian: b.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self)) } }
@@ -591,7 +609,7 @@ public struct PreparedData: Sendable {
         guard let train = try open("train") else { throw DataError(path, "has no training images (the 'train' split is missing or empty)") }
         let val = try open("val")
         let meanPath = file("mean.bin")
-        guard let rawMean = fm.contents(atPath: meanPath), rawMean.count == 4 * imageSize else {
+        guard let rawMean = try? bytes(meanPath, limit: 4 * imageSize), rawMean.count == 4 * imageSize else {
             throw DataError(meanPath, "missing or not \(imageSize) Float32 values")
         }
         let mean = rawMean.withUnsafeBytes { b in (0..<imageSize).map { Float(bitPattern: UInt32(littleEndian: b.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) } }
@@ -599,9 +617,8 @@ public struct PreparedData: Sendable {
             throw DataError(meanPath, "value \(bad) is \(mean[bad]), not a mean of 8-bit pixels")
         }
         let classesPath = file("classes.txt")
-        guard let text = try? String(contentsOfFile: classesPath, encoding: .utf8) else {
-            throw DataError(classesPath, "missing or not UTF-8 text")
-        }
+        let text: String
+        do { text = try readText(classesPath, limit: 64 << 20) } catch let e as FileError { throw DataError(classesPath, e.problem) }
         let names = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         guard names.count == index.classes + 1, names.last == "", !names.dropLast().contains("") else {
             throw DataError(classesPath, "does not hold one name per line for the \(index.classes) classes of \(PreparedIndex.fileName)")
@@ -625,4 +642,11 @@ func oneLine(_ error: Error) -> String {
 
 private func codingPathText(_ path: [CodingKey]) -> String {
     path.isEmpty ? "" : " at " + path.map { $0.intValue.map { "[\($0)]" } ?? "." + $0.stringValue }.joined().drop { $0 == "." }
+}
+
+/// Refuses a data directory that is not one, saying what it is.
+func checkDataDirectory(_ dir: String) throws {
+    do { try checkDirectory(dir) } catch let e as FileError {
+        throw DataError(dir, e.problem == "no such directory" ? "data directory does not exist" : "\(e.problem) (data.dir and --data name a directory)")
+    }
 }

@@ -20,13 +20,22 @@ public final class Convolution {
     /// Output rows (`N·Ho` in all) lowered per GEMM: see `chunkRows(for:)`.
     public let chunk: Int
 
+    /// A convolution over the parameters it is given (`weight` `[K][C·kh·kw]`, `bias` `[K]`).
     /// `chunkRows`: output rows per GEMM; nil for `chunkRows(for:)` (tests choose small chunks).
-    public init(name: String, geometry: ConvGeometry, outChannels: Int, chunkRows: Int? = nil) {
+    public init(geometry: ConvGeometry, outChannels: Int, weight: Parameter, bias: Parameter, chunkRows: Int? = nil) {
+        precondition(weight.value.shape == [outChannels, geometry.colRows] && bias.value.shape == [outChannels])
         self.geometry = geometry
         self.outChannels = outChannels
-        weight = Parameter(name + ".weight", [outChannels, geometry.colRows], decays: true)
-        bias = Parameter(name + ".bias", [outChannels], decays: false)
+        self.weight = weight
+        self.bias = bias
         chunk = max(1, min(geometry.outRows, chunkRows ?? Convolution.chunkRows(for: geometry)))
+    }
+
+    /// A convolution with parameters of its own, named `<name>.weight` and `<name>.bias`.
+    public convenience init(name: String, geometry: ConvGeometry, outChannels: Int, chunkRows: Int? = nil) {
+        self.init(geometry: geometry, outChannels: outChannels,
+                  weight: Parameter(name + ".weight", [outChannels, geometry.colRows], decays: true),
+                  bias: Parameter(name + ".bias", [outChannels], decays: false), chunkRows: chunkRows)
     }
 
     /// Column-matrix floats a chunk should stay under: 256 Ki floats (1 MiB, a core's L2 here), so

@@ -13,10 +13,18 @@ public final class FullyConnected {
     public let weight: Parameter
     public let bias: Parameter
 
-    public init(name: String, inFeatures: Int, outFeatures: Int, batch: Int) {
+    /// A layer over the parameters it is given (`weight` `[F_out][F_in]`, `bias` `[F_out]`).
+    public init(inFeatures: Int, outFeatures: Int, batch: Int, weight: Parameter, bias: Parameter) {
+        precondition(weight.value.shape == [outFeatures, inFeatures] && bias.value.shape == [outFeatures])
         self.inFeatures = inFeatures; self.outFeatures = outFeatures; self.batch = batch
-        weight = Parameter(name + ".weight", [outFeatures, inFeatures], decays: true)
-        bias = Parameter(name + ".bias", [outFeatures], decays: false)
+        self.weight = weight; self.bias = bias
+    }
+
+    /// A layer with parameters of its own, named `<name>.weight` and `<name>.bias`.
+    public convenience init(name: String, inFeatures: Int, outFeatures: Int, batch: Int) {
+        self.init(inFeatures: inFeatures, outFeatures: outFeatures, batch: batch,
+                  weight: Parameter(name + ".weight", [outFeatures, inFeatures], decays: true),
+                  bias: Parameter(name + ".bias", [outFeatures], decays: false))
     }
 
     public func forward(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {

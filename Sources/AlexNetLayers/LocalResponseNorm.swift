@@ -1,3 +1,4 @@
+import AlexNetCore
 import CKernels
 import Foundation
 
@@ -13,16 +14,23 @@ import Foundation
 ///
 /// Layout `[C][M]` with `M = N·H·W` positions per channel, so every loop runs over contiguous
 /// positions. `scale[i] = k + α·Σ a²` is kept for the backward pass.
-public struct LRNParameters: Equatable, Sendable, Codable {
+public struct LRNParameters: Equatable, Sendable {
     public var k: Float, n: Int, alpha: Float, beta: Float
     public init(k: Float, n: Int, alpha: Float, beta: Float) { self.k = k; self.n = n; self.alpha = alpha; self.beta = beta }
+    /// The paper's k = 2, n = 5, α = 1e-4, β = 0.75: the defaults of `model.lrn`.
     public static let paper = LRNParameters(k: 2, n: 5, alpha: 1e-4, beta: 0.75)
 
+    /// Each value in a range where the layer computes something sensible (and finite): the
+    /// paper's values sit well inside it.
     public func validate() throws {
-        guard n >= 1, n % 2 == 1 else { throw ModelSpecError("model.lrn.n: must be a positive odd number, got \(n)") }
-        guard k > 0, alpha >= 0, beta >= 0 else { throw ModelSpecError("model.lrn: k must be positive and alpha, beta not negative") }
+        guard n >= 1, n % 2 == 1, n <= 1001 else { throw ModelSpecError("model.lrn.n: must be an odd number from 1 to 1001, got \(n)") }
+        guard k.isFinite, k > 0, k <= 1e6 else { throw ModelSpecError("model.lrn.k: must be a finite number above 0 and at most 1e6, got \(k)") }
+        guard alpha.isFinite, alpha >= 0, alpha <= 1e3 else { throw ModelSpecError("model.lrn.alpha: must be a finite number from 0 to 1000, got \(alpha)") }
+        guard beta.isFinite, beta >= 0, beta <= 10 else { throw ModelSpecError("model.lrn.beta: must be a finite number from 0 to 10, got \(beta)") }
     }
 }
+
+extension LRNParameters: Codable {}
 
 public enum LocalResponseNorm {
     /// `s ← k + α·max(s, 0)` and `b = a · s^−β` over `M` positions. For the paper's β = 0.75,

@@ -9,11 +9,17 @@ public final class Parameter {
     /// Weight decay applies to weights, not biases, as in cuda-convnet's layer definitions.
     public let decays: Bool
 
-    public init(_ name: String, _ shape: [Int], decays: Bool) {
+    /// A parameter with memory of its own (tests, and layers built alone).
+    public convenience init(_ name: String, _ shape: [Int], decays: Bool) {
+        self.init(name, value: Tensor(name, shape), grad: Tensor(name + ".grad", shape),
+                  momentum: Tensor(name + ".momentum", shape), decays: decays)
+    }
+
+    /// A parameter over tensors it is given (views into a network's arena).
+    public init(_ name: String, value: Tensor, grad: Tensor, momentum: Tensor, decays: Bool) {
+        precondition(value.shape == grad.shape && value.shape == momentum.shape, "parameter \(name): shapes differ")
         self.name = name
-        value = Tensor(name, shape)
-        grad = Tensor(name + ".grad", shape)
-        momentum = Tensor(name + ".momentum", shape)
+        self.value = value; self.grad = grad; self.momentum = momentum
         self.decays = decays
     }
 

@@ -9,6 +9,8 @@ public enum SoftmaxCrossEntropy {
         /// Images whose label is not the top guess / not among the top five.
         public var errorsTop1: Int, errorsTop5: Int
         public var images: Int
+        /// Images with a logit that is not finite (counted as errors at every k).
+        public var nonFinite: Int = 0
     }
 
     /// Loss and error counts of the first `valid` images; when `dlogits` is given, writes
@@ -18,7 +20,7 @@ public enum SoftmaxCrossEntropy {
                                valid: Int? = nil, dlogits: UnsafeMutablePointer<Float>? = nil,
                                probabilities: UnsafeMutablePointer<Float>? = nil) -> Result {
         let V = valid ?? N
-        var loss = 0.0, e1 = 0, e5 = 0
+        var loss = 0.0, e1 = 0, e5 = 0, bad = 0
         for n in 0..<N {
             if n >= V {
                 if let d = dlogits { for k in 0..<K { d[k * N + n] = 0 } }
@@ -31,15 +33,10 @@ public enum SoftmaxCrossEntropy {
             for k in 0..<K { sum += Foundation.exp(Double(logits[k * N + n] - mx)) }
             let logSum = Foundation.log(sum) + Double(mx)
             loss += logSum - Double(logits[label * N + n])
-            // Rank of the true class: classes scoring higher, ties broken by class index.
-            let target = logits[label * N + n]
-            var above = 0
-            for k in 0..<K {
-                let v = logits[k * N + n]
-                if v > target || (v == target && k < label) { above += 1 }
-            }
+            let above = classesAbove(label: label, classes: K) { logits[$0 * N + n] }
             if above >= 1 { e1 += 1 }
             if above >= 5 { e5 += 1 }
+            if above == K { bad += 1 }
             if dlogits != nil || probabilities != nil {
                 for k in 0..<K {
                     let pk = Foundation.exp(Double(logits[k * N + n]) - logSum)
@@ -48,6 +45,22 @@ public enum SoftmaxCrossEntropy {
                 }
             }
         }
-        return Result(loss: V > 0 ? loss / Double(V) : 0, errorsTop1: e1, errorsTop5: e5, images: V)
+        return Result(loss: V > 0 ? loss / Double(V) : 0, errorsTop1: e1, errorsTop5: e5, images: V, nonFinite: bad)
     }
+}
+
+/// The top-k test, written once: how many classes score above class `label` (a tie goes to the
+/// lower class index). An image is a top-k error when k or more classes are above its label. An
+/// image with a score that is not finite gets `classes`, an error at every k: a NaN compares
+/// false with everything, and would otherwise count as a hit.
+@inline(__always)
+public func classesAbove<S: BinaryFloatingPoint>(label: Int, classes K: Int, score: (Int) -> S) -> Int {
+    let target = score(label)
+    var above = 0
+    for k in 0..<K {
+        let v = score(k)
+        guard v.isFinite else { return K }
+        if v > target || (v == target && k < label) { above += 1 }
+    }
+    return above
 }

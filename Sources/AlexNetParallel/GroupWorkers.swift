@@ -1,3 +1,5 @@
+import AlexNetCore
+import AlexNetLayers
 import Foundation
 
 /// Runs the local groups of a layer at the same time: group 0 on the calling thread, every

@@ -8,11 +8,8 @@ public final class MPICommunicator: Communicator {
     public let rank: Int
     public let size: Int
     private let comm = cmpi_comm_world()
-    /// The reduce-scatter under way: its requests (a receive and a send per other rank,
-    /// allocated once) and what `finishReduceScatterSum` adds up.
-    private let requests: UnsafeMutablePointer<MPI_Request?>
-    private var pending: (send: UnsafePointer<Float>, recv: UnsafeMutablePointer<Float>, count: Int,
-                          scratch: UnsafeMutablePointer<Float>?)?
+    /// The MPI communicator, for the collectives of this file.
+    fileprivate var handle: MPI_Comm? { comm }
 
     /// Starts MPI. Call once, after any re-exec and before anything else talks to MPI.
     public init() throws {
@@ -27,11 +24,7 @@ public final class MPICommunicator: Communicator {
         MPI_Comm_rank(comm, &r)
         MPI_Comm_size(comm, &s)
         rank = Int(r); size = Int(s)
-        requests = .allocate(capacity: max(1, 2 * (size - 1)))
-        requests.initialize(repeating: nil, count: max(1, 2 * (size - 1)))
     }
-
-    deinit { requests.deallocate() }
 
     /// True when this process was started by mpirun (Open MPI sets these variables).
     public static var launchedByMPI: Bool {
@@ -51,7 +44,7 @@ public final class MPICommunicator: Communicator {
         Int(ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"] ?? "") ?? 1
     }
 
-    private func check(_ code: Int32, _ call: String) throws {
+    fileprivate func check(_ code: Int32, _ call: String) throws {
         guard code != cmpi_success() else { return }
         var len: Int32 = 0
         var text = [CChar](repeating: 0, count: Int(MPI_MAX_ERROR_STRING) + 1)
@@ -63,43 +56,24 @@ public final class MPICommunicator: Communicator {
         try check(MPI_Allgather(cmpi_in_place(), 0, cmpi_float(), buffer, Int32(countPerRank), cmpi_float(), comm), "MPI_Allgather")
     }
 
-    /// Point to point rather than `MPI_Reduce_scatter_block`: that call blocks (nothing to
-    /// compute while it runs), allocates temporary buffers inside Open MPI on every call, and
-    /// leaves the order of the sum to the library. Here each rank receives the other ranks'
-    /// blocks into `scratch` while it computes, then adds them in rank order.
-    public func startReduceScatterSum(send: UnsafePointer<Float>, recv: UnsafeMutablePointer<Float>, countPerRank: Int,
-                                      scratch: UnsafeMutablePointer<Float>?) throws {
-        precondition(pending == nil, "a reduce-scatter is already under way")
+    public func makeReduceScatter(send: UnsafePointer<Float>, recv: UnsafeMutablePointer<Float>, countPerRank: Int,
+                                  scratch: UnsafeMutablePointer<Float>?, tag: Int) -> ReduceScatter {
         precondition(size == 1 || scratch != nil, "a reduce-scatter over several ranks needs scratch space")
-        let n = Int32(countPerRank)
-        var k = 0
-        for r in 0..<size where r != rank {
-            let slot = r < rank ? r : r - 1
-            try check(MPI_Irecv(scratch! + slot * countPerRank, n, cmpi_float(), Int32(r), Self.reduceScatterTag, comm,
-                                requests + k), "MPI_Irecv")
-            try check(MPI_Isend(send + r * countPerRank, n, cmpi_float(), Int32(r), Self.reduceScatterTag, comm,
-                                requests + k + 1), "MPI_Isend")
-            k += 2
-        }
-        pending = (send, recv, countPerRank, scratch)
+        return MPIReduceScatter(self, send: send, recv: recv, count: countPerRank, scratch: scratch, tag: Int32(tag))
     }
 
-    public func finishReduceScatterSum() throws {
-        guard let p = pending else { return }
-        pending = nil
-        try check(MPI_Waitall(Int32(2 * (size - 1)), requests, cmpi_statuses_ignore()), "MPI_Waitall")
-        // recv = block 0 + block 1 + … in rank order; this rank's own block comes from `send`.
-        func block(_ r: Int) -> UnsafePointer<Float> {
-            r == rank ? p.send + rank * p.count : UnsafePointer(p.scratch! + (r < rank ? r : r - 1) * p.count)
-        }
-        p.recv.update(from: block(0), count: p.count)
-        for r in 1..<size {
-            let b = block(r)
-            for i in 0..<p.count { p.recv[i] += b[i] }
-        }
+    public func anyRank(_ flag: Bool) throws -> Bool {
+        var v: Int32 = flag ? 1 : 0
+        try check(MPI_Allreduce(cmpi_in_place(), &v, 1, cmpi_int32(), cmpi_op_max(), comm), "MPI_Allreduce")
+        return v != 0
     }
 
-    private static let reduceScatterTag: Int32 = 17
+    public func allgather(_ value: Double) throws -> [Double] {
+        var mine = value
+        var all = [Double](repeating: 0, count: size)
+        try check(MPI_Allgather(&mine, 1, cmpi_double(), &all, 1, cmpi_double(), comm), "MPI_Allgather")
+        return all
+    }
 
     public func allreduceSum(_ values: inout [Double]) throws {
         let n = Int32(values.count)
@@ -140,4 +114,56 @@ public final class MPICommunicator: Communicator {
     }
 
     public func finalize() { MPI_Finalize() }
+}
+
+/// Point to point rather than `MPI_Reduce_scatter_block`: that call blocks (nothing to compute
+/// while it runs), allocates temporary buffers inside Open MPI on every call, and leaves the
+/// order of the sum to the library. Here each rank receives the other ranks' blocks into
+/// `scratch` while it computes, then adds them in rank order. The requests are allocated once,
+/// so a step allocates nothing, and each reduce-scatter has its own: several may be in flight.
+final class MPIReduceScatter: ReduceScatter {
+    private unowned let mpi: MPICommunicator
+    private let send: UnsafePointer<Float>, recv: UnsafeMutablePointer<Float>, count: Int
+    private let scratch: UnsafeMutablePointer<Float>?
+    private let tag: Int32
+    private let requests: UnsafeMutablePointer<MPI_Request?>
+    private var inFlight = false
+
+    init(_ mpi: MPICommunicator, send: UnsafePointer<Float>, recv: UnsafeMutablePointer<Float>, count: Int,
+         scratch: UnsafeMutablePointer<Float>?, tag: Int32) {
+        self.mpi = mpi; self.send = send; self.recv = recv; self.count = count; self.scratch = scratch; self.tag = tag
+        requests = .allocate(capacity: max(1, 2 * (mpi.size - 1)))
+        requests.initialize(repeating: nil, count: max(1, 2 * (mpi.size - 1)))
+    }
+
+    deinit { requests.deallocate() }
+
+    func start() throws -> PendingReduceScatter {
+        precondition(!inFlight, "this reduce-scatter is already under way")
+        let n = Int32(count)
+        var k = 0
+        for r in 0..<mpi.size where r != mpi.rank {
+            let slot = r < mpi.rank ? r : r - 1
+            try mpi.check(MPI_Irecv(scratch! + slot * count, n, cmpi_float(), Int32(r), tag, mpi.handle, requests + k), "MPI_Irecv")
+            try mpi.check(MPI_Isend(send + r * count, n, cmpi_float(), Int32(r), tag, mpi.handle, requests + k + 1), "MPI_Isend")
+            k += 2
+        }
+        inFlight = true
+        return PendingReduceScatter(self)
+    }
+
+    func finish() throws {
+        guard inFlight else { return }
+        inFlight = false
+        try mpi.check(MPI_Waitall(Int32(2 * (mpi.size - 1)), requests, cmpi_statuses_ignore()), "MPI_Waitall")
+        // recv = block 0 + block 1 + … in rank order; this rank's own block comes from `send`.
+        func block(_ r: Int) -> UnsafePointer<Float> {
+            r == mpi.rank ? send + mpi.rank * count : UnsafePointer(scratch! + (r < mpi.rank ? r : r - 1) * count)
+        }
+        recv.update(from: block(0), count: count)
+        for r in 1..<mpi.size {
+            let b = block(r)
+            for i in 0..<count { recv[i] += b[i] }
+        }
+    }
 }

@@ -9,7 +9,8 @@ public protocol ParameterUpdate: Sendable {
 
 /// The model as one rank runs it: the stages of its local groups, the exchanges in front of
 /// the layers that read every group, and the gathered logits. One rank holding every group
-/// and one rank per group run this same code; only the communicator differs.
+/// and one rank per group run this same code; only the communicator differs. Every buffer is
+/// in one `Arena`, laid out by the rank's `BufferPlan`.
 public final class Network {
     public let spec: ModelSpec
     public let plans: [LayerPlan]
@@ -17,6 +18,9 @@ public final class Network {
     public let placement: Placement
     public let comm: Communicator
     public let seed: UInt64
+    /// Every buffer this rank holds (names, shapes, owners), and the one allocation behind them.
+    public let buffers: BufferPlan
+    let arena: Arena
 
     /// The minibatch, `[C][N][H][W]`, and its labels; every rank fills them with the same images.
     public let input: Tensor
@@ -27,21 +31,19 @@ public final class Network {
 
     let stages: [[Stage]]          // [layer][local group]
     let exchanges: [Exchange?]     // [layer]
-    /// One im2col/LRN workspace per local group, so the groups can run at the same time.
-    let workspaces: [Tensor]
     /// Run the local groups of a layer on one thread each (see `ThreadPlan`).
     public let concurrentGroups: Bool
     private var workers: GroupWorkers?
     /// What the group workers run next (set before `workers.run()`).
-    private var pending: (layer: Int, pass: Pass, training: Bool, step: Int) = (0, .forward, false, 0)
-    private enum Pass { case forward, backward(BackwardPart), update }
+    private var work: (layer: Int, pass: Pass) = (0, .update)
+    private enum Pass { case forward(training: Bool, step: Int), backward(BackwardPart), update }
     /// The update `update(_:learningRate:)` is applying.
-    private var pendingUpdate: (rule: ParameterUpdate, learningRate: Double)?
+    private var rule: (update: ParameterUpdate, learningRate: Double)?
     public let profile: Profile
     /// Every parameter this rank holds, in layer then group order (built once: the step allocates nothing).
     public let parameters: [Parameter]
-    /// Span names, built once for the same reason: [layer].
-    private let forwardSpans: [String], backwardSpans: [String], gatherSpans: [String], scatterSpans: [String]
+    /// Every parameter of each local group, in local group order (built once).
+    public let localGroupParameters: [[Parameter]]
 
     public init(spec: ModelSpec, batch: Int, placement: Placement, comm: Communicator, seed: UInt64,
                 concurrentGroups: Bool = false) throws {
@@ -50,76 +52,56 @@ public final class Network {
         self.spec = spec; self.batch = batch; self.placement = placement; self.comm = comm; self.seed = seed
         let plans = try spec.plan()
         self.plans = plans
-        let G = spec.groups, local = placement.localGroups, N = batch
-        input = Tensor("input", [spec.inputChannels, N, spec.inputHeight, spec.inputWidth])
-        labels = .allocate(capacity: N)
-        labels.initialize(repeating: 0, count: N)
-        logits = Tensor("logits", [spec.classes, N])
-        dlogits = Tensor("dlogits", [spec.classes, N])
-        probabilities = Tensor("probabilities", [spec.classes, N])
-
-        var exchanges: [Exchange?] = []
-        for p in plans {
-            // A crossing buffer where groups exchange, and where a one-group model's first FC
-            // layer must flatten its maps (no communication then).
-            exchanges.append(p.crossing ? Exchange(plan: p, previous: plans[p.index - 1], groups: G,
-                                                   localGroups: local.count, ranks: placement.ranks, batch: N) : nil)
+        let local = placement.localGroups, N = batch
+        buffers = BufferPlan(spec: spec, plans: plans, batch: N, localGroups: local, ranks: placement.ranks)
+        let arena = Arena(buffers)
+        self.arena = arena
+        input = arena.tensor(.network, .input)
+        labels = arena.int32s(.network, .labels)
+        logits = arena.tensor(.network, .logits)
+        dlogits = arena.tensor(.network, .logitsGradient)
+        probabilities = arena.tensor(.network, .probabilities)
+        let exchanges = plans.map { p in
+            p.crossing ? Exchange(plan: p, previous: plans[p.index - 1], groups: spec.groups, localGroups: local.count,
+                                  batch: N, arena: arena, comm: comm) : nil
         }
         var stages: [[Stage]] = []
-        var need = 0
         for p in plans {
-            var row: [Stage] = []
-            for (li, g) in local.enumerated() {
-                let sliceFloats = p.outputPerImage * N
-                var outView: UnsafeMutablePointer<Float>?, dOutView: UnsafeMutablePointer<Float>?
-                if p.index + 1 < plans.count, let ex = exchanges[p.index + 1] {
-                    outView = ex.gathered.data + g * sliceFloats
-                    dOutView = ex.dGathered.data + g * sliceFloats
-                } else if p.index + 1 == plans.count {
-                    outView = logits.data + g * sliceFloats
-                    dOutView = dlogits.data + g * sliceFloats
-                }
+            stages.append(local.indices.map { li in
                 // What the stage reads, and where its input gradient goes: the image (none), the
                 // exchange in front of it, or the same group's previous stage.
                 let x: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?
                 if p.index == 0 {
-                    x = UnsafePointer(input.data); dx = nil
+                    x = UnsafePointer(arena.floats(.network, .input)); dx = nil
                 } else if let ex = exchanges[p.index] {
                     x = ex.input; dx = ex.dxLocal[li].data
                 } else {
                     let prev = stages[p.index - 1][li]
                     x = UnsafePointer(prev.out.data); dx = prev.dOut.data
                 }
-                let s = Stage(plan: p, group: g, batch: N, x: x, dx: dx, outView: outView, dOutView: dOutView)
-                need = max(need, s.conv?.workspaceNeeded ?? 0)
-                row.append(s)
-            }
-            stages.append(row)
+                return Stage(plan: p, group: local[li], batch: N, arena: arena, x: x, dx: dx,
+                             workspace: arena.floats(.network, .workspace(local: li)))
+            })
         }
         self.stages = stages
         self.exchanges = exchanges
-        workspaces = local.map { Tensor("workspace.g\($0)", [max(need, 1)]) }
         parameters = stages.flatMap { $0.flatMap { $0.parameters } }
         localGroupParameters = local.indices.map { i in stages.flatMap { $0[i].parameters } }
-        forwardSpans = plans.map { "\($0.spec.name) forward" }
-        backwardSpans = plans.map { "\($0.spec.name) backward" }
-        gatherSpans = plans.map { "\($0.spec.name) all-gather" }
-        scatterSpans = plans.map { "\($0.spec.name) reduce-scatter" }
         profile = Profile(layers: plans.map { $0.spec.name })
-        for (l, ex) in exchanges.enumerated() where ex != nil && plans[l].exchange {
-            profile.exchangeForward[l].name = "MPI_Allgather"
-            profile.exchangeBackward[l].name = "MPI_Isend/Irecv reduce-scatter"
+        for (l, ex) in exchanges.enumerated() where ex?.communicates == true {
+            profile.describeExchange(layer: l, blockBytes: ex!.blockBytes, ranks: comm.size)
         }
+        profile.describeLogits(blockBytes: 4 * logitsPerRank, ranks: comm.size)
         initialise()
         if concurrentGroups && local.count > 1 {
-            workers = GroupWorkers(count: local.count) { [unowned self] i in runPending(group: i) }
+            workers = GroupWorkers(count: local.count) { [unowned self] i in runWork(group: i) }
         }
     }
 
-    deinit {
-        labels.deallocate()
-        workers?.stop()
-    }
+    deinit { workers?.stop() }
+
+    /// The logits of this rank's groups: a block of the all-gather.
+    private var logitsPerRank: Int { spec.classes / spec.groups * batch * placement.groupsPerRank }
 
     /// What the last forward pass left as `layer`'s output for local group `group` (after ReLU,
     /// LRN and pooling): `[K/G][N][H][W]` for a convolution, `[F/G][N]` for an FC layer (dropout
@@ -132,17 +114,14 @@ public final class Network {
         return s.out
     }
 
-    /// Every parameter of each local group, in local group order (built once).
-    public let localGroupParameters: [[Parameter]]
-
     /// Applies `rule` to every local parameter, each group's on its group's thread when the
     /// groups run concurrently (on 1 rank with the paper's 2 groups, the update of 61 M
     /// parameters is memory-bound; on both cores "loss, update, logits" went from 33–40 to
     /// 26–29 ms a step).
     public func update(_ rule: ParameterUpdate, learningRate: Double) {
-        pendingUpdate = (rule, learningRate)
-        eachGroup(layer: 0, .update, training: false, step: 0)
-        pendingUpdate = nil
+        self.rule = (rule, learningRate)
+        eachGroup(layer: 0, .update)
+        self.rule = nil
     }
 
     /// Parameters of one local group.
@@ -166,34 +145,18 @@ public final class Network {
         }
     }
 
-    /// Runs the minibatch in `input` through every layer; leaves all classes' logits in `logits`.
+    /// Runs the minibatch in `input` through every layer, as the paper's figure 2 draws it: the
+    /// crossing in front of a layer that reads every group, then the layer on every local group;
+    /// leaves all classes' logits in `logits`.
     public func forward(training: Bool, step: Int) throws {
-        for (l, row) in stages.enumerated() {
-            if let ex = exchanges[l], plans[l].exchange {
-                let t = now()
-                try ex.gather(comm, localGroups: row.count)
-                record(&profile.exchangeForward[l], since: t, block: ex.slice * row.count * 4, span: gatherSpans[l])
+        for l in plans.indices {
+            if let ex = exchanges[l], ex.communicates { try profile.measure(.gather(l)) { try ex.gather() } }
+            profile.measure(.forward(l)) {
+                exchanges[l]?.flatten()
+                eachGroup(layer: l, .forward(training: training, step: step))
             }
-            let t = now()
-            exchanges[l]?.flatten()
-            eachGroup(layer: l, .forward, training: training, step: step)
-            profile.forward[l] += profile.span(forwardSpans[l], "compute", since: t)
         }
-        let t = now()
-        let count = spec.classes / spec.groups * batch * placement.groupsPerRank
-        try comm.allgatherInPlace(logits.data, countPerRank: count)
-        record(&profile.logits, since: t, block: count * 4, span: "logits all-gather")
-    }
-
-    private func record(_ c: inout Profile.Collective, since t: Double, block: Int, span: String) {
-        record(&c, seconds: profile.span(span, "communication", since: t), block: block)
-    }
-
-    private func record(_ c: inout Profile.Collective, seconds: Double, block: Int) {
-        c.seconds += seconds
-        c.calls += 1
-        c.bytesSent += Profile.bytesPerRank(block: block, ranks: comm.size)
-        c.bytesReceived += Profile.bytesPerRank(block: block, ranks: comm.size)
+        try profile.measure(.logits) { try comm.allgatherInPlace(logits.data, countPerRank: logitsPerRank) }
     }
 
     /// Loss and error counts of the first `valid` images of the batch; with `gradient`, also
@@ -213,53 +176,43 @@ public final class Network {
     /// other does useful work instead of waiting; the profile counts only the time spent in
     /// the start and the finish as communication.
     public func backward() throws {
-        for l in stride(from: stages.count - 1, through: 0, by: -1) {
-            let ex = exchanges[l], sends = ex != nil && plans[l].exchange
-            var t = now()
-            eachGroup(layer: l, .backward(sends ? .data : .all), training: true, step: 0)
-            let send = ex?.sumLocal()
-            profile.backward[l] += profile.span(backwardSpans[l], "compute", since: t)
-            guard let ex, let send else { continue }
-            guard sends else {
-                ex.dGathered.data.update(from: send, count: ex.dGathered.count)   // flatten only: no ranks to sum over
+        for l in plans.indices.reversed() {
+            guard let ex = exchanges[l] else {
+                profile.measure(.backward(l)) { eachGroup(layer: l, .backward(.all)) }
                 continue
             }
-            t = now()
-            try ex.startScatter(comm, localGroups: stages[l].count, send: send)
-            var communicated = profile.span(scatterSpans[l], "communication", since: t)
-            t = now()
-            eachGroup(layer: l, .backward(.weights), training: true, step: 0)
-            profile.backward[l] += profile.span(backwardSpans[l], "compute", since: t)
-            t = now()
-            try comm.finishReduceScatterSum()
-            communicated += profile.span(scatterSpans[l], "communication", since: t)
-            record(&profile.exchangeBackward[l], seconds: communicated, block: ex.slice * stages[l].count * 4)
+            guard ex.communicates else {
+                profile.measure(.backward(l)) { eachGroup(layer: l, .backward(.all)); ex.passGradientBack() }
+                continue
+            }
+            profile.measure(.backward(l)) { eachGroup(layer: l, .backward(.data)); ex.sumLocalGradients() }
+            let scatter = try profile.measure(.scatterStart(l)) { try ex.startScatter() }
+            profile.measure(.backward(l)) { eachGroup(layer: l, .backward(.weights)) }
+            try profile.measure(.scatterFinish(l)) { try scatter.finish() }
         }
     }
 
-    /// Runs layer `layer`'s forward or backward pass for each local group: at the same time,
-    /// one thread per group, when `concurrentGroups`; else in group order. Stages of one layer
-    /// share no written buffer.
-    private func eachGroup(layer: Int, _ pass: Pass, training: Bool, step: Int) {
-        pending = (layer, pass, training, step)
+    /// Runs layer `layer`'s pass for each local group: at the same time, one thread per group,
+    /// when `concurrentGroups`; else in group order. Stages of one layer share no written buffer.
+    private func eachGroup(layer: Int, _ pass: Pass) {
+        work = (layer, pass)
         if let workers {
             workers.run()
         } else {
-            for i in stages[layer].indices { runPending(group: i) }
+            for i in stages[layer].indices { runWork(group: i) }
         }
     }
 
-    /// The pending pass of local group `i` (its stage and its workspace).
-    private func runPending(group i: Int) {
-        let s = stages[pending.layer][i]
-        switch pending.pass {
-        case .forward:
-            s.forward(training: pending.training, seed: seed, step: pending.step, lrn: spec.lrn, poolSize: spec.poolSize,
-                      poolStride: spec.poolStride, workspace: workspaces[i].data)
+    /// The work of local group `i`: its stage's pass, or its parameters' update.
+    private func runWork(group i: Int) {
+        let s = stages[work.layer][i]
+        switch work.pass {
+        case .forward(let training, let step):
+            s.forward(training: training, seed: seed, step: step, lrn: spec.lrn, pool: spec.pool)
         case .backward(let part):
-            s.backward(part, lrn: spec.lrn, poolSize: spec.poolSize, poolStride: spec.poolStride, workspace: workspaces[i].data)
+            s.backward(part, lrn: spec.lrn, pool: spec.pool)
         case .update:
-            if let u = pendingUpdate { u.rule.update(localGroupParameters[i], learningRate: u.learningRate) }
+            if let rule { rule.update.update(localGroupParameters[i], learningRate: rule.learningRate) }
         }
     }
 
@@ -279,6 +232,6 @@ public final class Network {
         return bad(logits) ? "the logits" : nil
     }
 
-    /// Parameters this rank holds, and the whole model's.
+    /// Parameters this rank holds.
     public var localParameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
 }

@@ -17,6 +17,8 @@ public struct Placement: Equatable, Sendable {
     public var groupsPerRank: Int { groups / ranks }
     /// The groups this rank holds, in group order.
     public var localGroups: [Int] { Array((rank * groupsPerRank)..<((rank + 1) * groupsPerRank)) }
+    /// The groups rank `r` holds, in group order.
+    public func groups(ofRank r: Int) -> [Int] { Array((r * groupsPerRank)..<((r + 1) * groupsPerRank)) }
     /// The rank that holds `group`.
     public func rank(of group: Int) -> Int { group / groupsPerRank }
 }

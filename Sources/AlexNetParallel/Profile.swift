@@ -28,12 +28,108 @@ public final class Profile {
     public var trace: [(name: String, cat: String, start: Double, duration: Double)]?
     public var origin = now()
 
+    /// What `measure` times.
+    public enum Event {
+        /// Layer l's compute, forward or backward (every local group).
+        case forward(Int), backward(Int)
+        /// The exchange in front of layer l: the forward all-gather; the start and the finish of
+        /// the backward reduce-scatter (one call, timed in two parts).
+        case gather(Int), scatterStart(Int), scatterFinish(Int)
+        /// The logits' all-gather; the trainer's pieces of a step; the stop check after it.
+        case logits, data, loss, update, control
+    }
+
+    /// Span names, built once: building a string in the step would allocate.
+    private let names: (forward: [String], backward: [String], gather: [String], scatter: [String])
+    /// Bytes this rank contributes to each collective per call ([layer]; the logits' apart).
+    private var gatherBlock: [Int], scatterBlock: [Int], logitsBlock = 0
+    private var ranks = 1
+
     init(layers: [String]) {
         self.layers = layers
         forward = Array(repeating: 0, count: layers.count)
         backward = forward
         exchangeForward = Array(repeating: Collective(), count: layers.count)
         exchangeBackward = exchangeForward
+        names = (layers.map { "\($0) forward" }, layers.map { "\($0) backward" },
+                 layers.map { "\($0) all-gather" }, layers.map { "\($0) reduce-scatter" })
+        gatherBlock = Array(repeating: 0, count: layers.count)
+        scatterBlock = gatherBlock
+    }
+
+    /// Names the collectives of layer `layer`'s exchange and the bytes this rank contributes per call.
+    func describeExchange(layer: Int, blockBytes: Int, ranks: Int) {
+        exchangeForward[layer].name = "MPI_Allgather"
+        exchangeBackward[layer].name = "MPI_Isend/Irecv reduce-scatter"
+        gatherBlock[layer] = blockBytes
+        scatterBlock[layer] = blockBytes
+        self.ranks = ranks
+    }
+
+    func describeLogits(blockBytes: Int, ranks: Int) { logitsBlock = blockBytes; self.ranks = ranks }
+
+    /// Runs `body` and counts its wall time (and, for a collective, a call and its bytes) where
+    /// `event` says; with a trace, also as a span. Bookkeeping around the algorithm, not in it.
+    @inline(__always) @discardableResult
+    public func measure<T>(_ event: Event, _ body: () throws -> T) rethrows -> T {
+        let t = now()
+        let result = try body()
+        let seconds = span(name(event), category(event), since: t)
+        record(event, seconds)
+        return result
+    }
+
+    /// The step itself, around `body` (named with its number when tracing).
+    @inline(__always) @discardableResult
+    public func measureStep<T>(_ globalStep: Int, _ body: () throws -> T) rethrows -> T {
+        let t = now()
+        let result = try body()
+        // The step's number in the name only when tracing: building the string allocates.
+        stepSeconds += span(trace == nil ? "step" : "step \(globalStep + 1)", "step", since: t)
+        steps += 1
+        return result
+    }
+
+    private func name(_ e: Event) -> String {
+        switch e {
+        case .forward(let l): return names.forward[l]
+        case .backward(let l): return names.backward[l]
+        case .gather(let l): return names.gather[l]
+        case .scatterStart(let l), .scatterFinish(let l): return names.scatter[l]
+        case .logits: return "logits all-gather"
+        case .data: return "data"
+        case .loss: return "loss"
+        case .update: return "update"
+        case .control: return "stop check"
+        }
+    }
+
+    private func category(_ e: Event) -> String {
+        switch e {
+        case .forward, .backward, .loss, .update: return "compute"
+        case .gather, .scatterStart, .scatterFinish, .logits, .control: return "communication"
+        case .data: return "data"
+        }
+    }
+
+    private func record(_ e: Event, _ seconds: Double) {
+        func call(_ c: inout Collective, _ block: Int) {
+            c.calls += 1
+            c.bytesSent += Profile.bytesPerRank(block: block, ranks: ranks)
+            c.bytesReceived += Profile.bytesPerRank(block: block, ranks: ranks)
+        }
+        switch e {
+        case .forward(let l): forward[l] += seconds
+        case .backward(let l): backward[l] += seconds
+        case .gather(let l): exchangeForward[l].seconds += seconds; call(&exchangeForward[l], gatherBlock[l])
+        case .scatterStart(let l): exchangeBackward[l].seconds += seconds
+        case .scatterFinish(let l): exchangeBackward[l].seconds += seconds; call(&exchangeBackward[l], scatterBlock[l])
+        case .logits: logits.seconds += seconds; call(&logits, logitsBlock)
+        case .data: data += seconds
+        case .loss: loss += seconds
+        case .update: update += seconds
+        case .control: control += seconds
+        }
     }
 
     public func reset() {

@@ -1,3 +1,10 @@
+import AlexNetCore
+import AlexNetData
+import AlexNetFormats
+import AlexNetLayers
+import AlexNetParallel
+import AlexNetSimulator
+import AlexNetTraining
 import Foundation
 
 /// Horizontal stacked bars in categories (the layers): each category has one bar per entry of

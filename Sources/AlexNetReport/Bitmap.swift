@@ -1,4 +1,10 @@
 import AlexNetCore
+import AlexNetData
+import AlexNetFormats
+import AlexNetLayers
+import AlexNetParallel
+import AlexNetSimulator
+import AlexNetTraining
 import CZlib
 import Foundation
 

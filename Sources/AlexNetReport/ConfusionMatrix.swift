@@ -1,3 +1,10 @@
+import AlexNetCore
+import AlexNetData
+import AlexNetFormats
+import AlexNetLayers
+import AlexNetParallel
+import AlexNetSimulator
+import AlexNetTraining
 import Foundation
 
 /// Counts of (true class, predicted class) over a test set: `counts[truth][predicted]`.

@@ -1,5 +1,9 @@
+import AlexNetCore
 import AlexNetData
+import AlexNetFormats
+import AlexNetLayers
 import AlexNetParallel
+import AlexNetSimulator
 import AlexNetTraining
 import Foundation
 

@@ -1,3 +1,10 @@
+import AlexNetCore
+import AlexNetData
+import AlexNetFormats
+import AlexNetLayers
+import AlexNetParallel
+import AlexNetSimulator
+import AlexNetTraining
 import Foundation
 
 /// conv1's kernels as pictures (the paper's Figure 3). One group's weights are `[K][C·k·k]`

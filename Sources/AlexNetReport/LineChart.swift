@@ -1,3 +1,10 @@
+import AlexNetCore
+import AlexNetData
+import AlexNetFormats
+import AlexNetLayers
+import AlexNetParallel
+import AlexNetSimulator
+import AlexNetTraining
 import Foundation
 
 /// Lines of (x, y) points on linear axes, with a legend and vertical markers (the learning-rate

@@ -1,4 +1,10 @@
 import AlexNetCore
+import AlexNetData
+import AlexNetFormats
+import AlexNetLayers
+import AlexNetParallel
+import AlexNetSimulator
+import AlexNetTraining
 import Foundation
 
 /// The nearest rows of a base set to each query row, in Euclidean distance (Figure 4, right:

@@ -1,6 +1,9 @@
 import AlexNetCore
 import AlexNetData
+import AlexNetFormats
+import AlexNetLayers
 import AlexNetParallel
+import AlexNetSimulator
 import AlexNetTraining
 import Foundation
 
@@ -40,22 +43,19 @@ public func classNames(_ config: RunConfig, data: RunData? = nil) -> [String] {
 
 /// Checks that `dir` is a run directory with at least one finished epoch; one-line errors.
 public func loadRun(_ dir: String) throws -> (record: RunRecord, config: RunConfig) {
-    var isDir: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) else { throw ReportError("\(dir): no such run directory") }
-    guard isDir.boolValue else { throw ReportError("\(dir): not a directory (give a run directory written by train)") }
-    let path = { (name: String) in (dir as NSString).appendingPathComponent(name) }
-    guard FileManager.default.fileExists(atPath: path("metrics.csv")) else {
+    do { try checkDirectory(dir) } catch let e as FileError {
+        throw ReportError(e.problem == "no such directory" ? "\(dir): no such run directory" : "\(dir): \(e.problem) (give a run directory written by train)")
+    }
+    guard fileType((dir as NSString).appendingPathComponent(RunDirectory.metricsFile)) != nil else {
         throw ReportError("\(dir): not a run directory with metrics (no metrics.csv)")
     }
-    guard FileManager.default.fileExists(atPath: path("config.yaml")) else {
-        throw ReportError("\(dir): not a run directory (no config.yaml)")
-    }
-    return (try RunRecord.load(dir), try RunConfig.load(path("config.yaml")))
+    let run = try RunDirectory(existing: dir)
+    return (try RunRecord.load(dir), try run.config())
 }
 
 /// Rows of a run's steps.csv: global step and loss (empty when the run logged none).
 func loadSteps(_ dir: String) -> [(step: Int, loss: Double)] {
-    guard let text = try? String(contentsOfFile: (dir as NSString).appendingPathComponent("steps.csv"), encoding: .utf8) else { return [] }
+    guard let text = try? readText((dir as NSString).appendingPathComponent(RunDirectory.stepsFile), limit: 1 << 30) else { return [] }
     return text.split(separator: "\n").dropFirst().compactMap { line in
         let f = line.split(separator: ",")
         guard f.count >= 3, let s = Int(f[0]), let l = Double(f[2]) else { return nil }
@@ -71,6 +71,7 @@ func loadSteps(_ dir: String) -> [(step: Int, loss: Double)] {
 public func writeReport(runs dirs: [String], options: ReportOptions, log: (String) -> Void = { _ in }) throws -> [String] {
     guard !dirs.isEmpty else { throw ReportError("give at least one run directory") }
     let runs = try dirs.map(loadRun)
+    do { try OutputFile.check(options.out, as: .report) } catch let e as FileError { throw ReportError(e.description) }
     var labels = runs.map { "\($0.record.name) \($0.record.groups)g/\($0.record.ranks)r seed \($0.record.seed)" }
     if Set(labels).count < labels.count { labels = zip(labels, dirs).map { "\($0) (\(($1 as NSString).lastPathComponent))" } }
     var written: [String] = []
@@ -168,12 +169,12 @@ public func writeReport(runs dirs: [String], options: ReportOptions, log: (Strin
         }
 
         html.section(level: 3, "Communication profile")
-        let spec = try config.model.spec()
+        let spec = config.model
         let profilePath = (dir as NSString).appendingPathComponent("profile.json")
         var measured: ProfileReport?
-        if let data = FileManager.default.contents(atPath: profilePath) {
-            do { measured = try JSONDecoder().decode(ProfileReport.self, from: data) } catch {
-                log("report: \(profilePath): not readable as a profile (\(error)); showing the model only")
+        if fileType(profilePath) != nil {
+            do { measured = try decodeJSON(ProfileReport.self, from: profilePath, what: "a profile", limit: 256 << 20) } catch {
+                log("report: \(error); showing the model only")
             }
         }
         let strategy: Strategy = spec.groups == 1 ? .oneDevice : .paperSplit
@@ -245,7 +246,7 @@ struct HTMLPage {
     func document() -> String {
         """
         <!DOCTYPE html>
-        <html lang="en"><head><meta charset="utf-8"><title>\(escapeXML(title))</title>
+        <html lang="en"><head><meta charset="utf-8">\(OutputFile.reportMark)<title>\(escapeXML(title))</title>
         <style>
         body { font-family: sans-serif; margin: 24px; color: #222; max-width: 1240px; }
         h1 { font-size: 22px; } h2 { font-size: 18px; border-bottom: 1px solid #ccc; margin-top: 28px; } h3 { font-size: 15px; margin-top: 18px; }

@@ -1,3 +1,10 @@
+import AlexNetCore
+import AlexNetData
+import AlexNetFormats
+import AlexNetLayers
+import AlexNetParallel
+import AlexNetSimulator
+import AlexNetTraining
 import Foundation
 
 /// A small SVG writer: elements appended as text, numbers with one decimal.

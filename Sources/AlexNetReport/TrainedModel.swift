@@ -1,7 +1,9 @@
 import AlexNetCore
 import AlexNetData
+import AlexNetFormats
 import AlexNetLayers
 import AlexNetParallel
+import AlexNetSimulator
 import AlexNetTraining
 import Foundation
 
@@ -17,19 +19,11 @@ public final class TrainedModel {
     /// Loads `<run>/model/group<g>.bin` for every group, and the data set the config names
     /// (`dataDir` overrides its directory) through `RunData`, the loader `train` and `eval` use.
     public init(run: String, config: RunConfig, dataDir: String?, cores: Int) throws {
-        spec = try config.model.spec()
+        spec = config.model
         data = try RunData.load(config, dataDir: dataDir)
         batcher = data.batcher
-        let placement = try Placement(groups: spec.groups, ranks: 1, rank: 0)
-        let plan = ThreadPlan(cores: cores, localGroups: spec.groups)
-        BLAS.setThreads(plan.blasThreads)
-        network = try Network(spec: spec, batch: config.train.batch, placement: placement, comm: LocalCommunicator(),
-                              seed: config.train.seed, concurrentGroups: plan.concurrentGroups)
-        let modelDir = (run as NSString).appendingPathComponent("model")
-        for g in 0..<spec.groups {
-            try ModelFile.read(into: network.parameters(group: g), spec: spec, group: g,
-                               from: ModelFile.path(directory: modelDir, group: g))
-        }
+        network = try Session(config: config, comm: LocalCommunicator(), cores: cores).network
+        try ModelFile.readModel(network, from: (run as NSString).appendingPathComponent(RunDirectory.modelDirectory))
     }
 
     /// conv1's weights of group `g`, `[K/G][C·k·k]`.

@@ -1,6 +1,9 @@
 import AlexNetCore
+import AlexNetData
+import AlexNetFormats
 import AlexNetLayers
 import AlexNetParallel
+import AlexNetSimulator
 import Foundation
 
 /// Where a run is: enough to continue it exactly (the random streams are keyed by epoch, step
@@ -16,6 +19,16 @@ public struct TrainerState: Codable, Sendable, Equatable {
     public var history: [EpochMetrics] = []
     public var groups: Int
     public var fingerprint: UInt64
+    /// The run's id (run.yaml's `run_id`), which every shard of its checkpoints carries; nil in a
+    /// checkpoint written before shards were bound to their run.
+    public var runID: String?
+
+    public init(schedule: Schedule, groups: Int, fingerprint: UInt64, runID: String?) {
+        self.schedule = schedule; self.groups = groups; self.fingerprint = fingerprint; self.runID = runID
+    }
+
+    /// The binding every shard of this state's checkpoint carries.
+    public var binding: ModelFile.Binding { ModelFile.Binding(run: runID.flatMap { UInt64($0, radix: 16) } ?? 0, step: globalStep) }
 }
 
 /// Checkpoints of a run, in `<run>/checkpoints/`:
@@ -112,7 +125,7 @@ public enum Checkpoint {
         }
         do {
             for g in groups {
-                try ModelFile.write(tensors: tensors(network, group: g), spec: network.spec, group: g,
+                try ModelFile.write(tensors: tensors(network, group: g), spec: network.spec, group: g, binding: state.binding,
                                     to: ModelFile.path(directory: tmp, group: g))
             }
         } catch {
@@ -161,7 +174,7 @@ public enum Checkpoint {
     public static func latest(_ run: String, warn: (String) -> Void = { _ in }) -> String? {
         let root = root(run), marker = (root as NSString).appendingPathComponent("latest")
         let all = complete(root)
-        let named = (try? String(contentsOfFile: marker, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        let named = (try? readText(marker, limit: 4096))?.trimmingCharacters(in: .whitespacesAndNewlines)
         if let named, all.contains(named) { return (root as NSString).appendingPathComponent(named) }
         guard let newest = all.last else { return nil }
         warn(named.map { "\(marker) names \($0), which is not a complete checkpoint: using the newest complete one, \(newest)" }
@@ -178,63 +191,60 @@ public enum Checkpoint {
 
     /// Loads this rank's groups and the trainer's state from checkpoint directory `dir`. Every
     /// rank reads state.json, so its errors are met alike by every rank; a shard's error is met
-    /// by the rank that holds its group.
+    /// by the rank that holds its group, and the ranks agree on it (a collective) before any of
+    /// them goes on: every rank stops, the failing one with the line that names the file.
     public static func read(_ network: Network, from dir: String) throws -> TrainerState {
         let statePath = (dir as NSString).appendingPathComponent("state.json")
-        guard let data = FileManager.default.contents(atPath: statePath) else { throw TrainingError("\(statePath): no such file", onEveryRank: true) }
+        func refuse(_ problem: String) -> TrainingError { TrainingError("\(statePath): \(problem)", onEveryRank: true) }
         let state: TrainerState
-        let decoder = JSONDecoder()
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        do { state = try decoder.decode(TrainerState.self, from: data) } catch {
-            throw TrainingError("\(statePath): not a checkpoint state (\(String(describing: error).split(separator: "\n").joined(separator: " ")))", onEveryRank: true)
-        }
-        guard state.globalStep >= 0, state.epoch >= 1, state.stepInEpoch >= 0, state.epochSteps >= 0,
-              state.epochErrorsTop1 >= 0, state.epochErrorsTop5 >= 0, state.history.count < state.epoch else {
-            throw TrainingError("\(statePath): not a checkpoint state (impossible position: step \(state.globalStep), epoch \(state.epoch), step in epoch \(state.stepInEpoch))", onEveryRank: true)
-        }
-        guard state.groups == network.spec.groups, state.fingerprint == ModelFile.fingerprint(network.spec) else {
-            throw TrainingError("\(statePath): the checkpoint is of another model (\(state.groups) groups) than the run's config", onEveryRank: true)
-        }
-        for g in network.placement.localGroups {
-            try ModelFile.read(into: tensors(network, group: g), spec: network.spec, group: g,
-                               from: ModelFile.path(directory: dir, group: g))
+        do {
+            state = try decodeJSON(TrainerState.self, from: statePath, what: "a checkpoint state", limit: 256 << 20)
+        } catch let e as FileError { throw refuse(e.problem) }
+        try validate(state, network: network, directory: dir).map { throw refuse($0) }
+        try collectively(network.comm) {
+            for g in network.placement.localGroups {
+                let path = ModelFile.path(directory: dir, group: g)
+                let binding = try ModelFile.read(into: tensors(network, group: g), spec: network.spec, group: g, from: path)
+                // A shard of another run or another step would mix two half-models.
+                if let binding, state.runID != nil, binding != state.binding {
+                    throw ModelFileError(path, "belongs to \(binding), not to this checkpoint (\(state.binding)): it was copied in from another run or step")
+                }
+                if binding == nil && state.runID != nil {
+                    throw ModelFileError(path, "carries no run id, but this checkpoint's state.json does (\(state.binding)): it was copied in from an older run")
+                }
+            }
         }
         return state
     }
-}
 
-/// A crash to inject while a checkpoint is written, for the tests that check that every point of
-/// the sequence leaves a usable checkpoint: `ALEXNET_MP_CHECKPOINT_FAULT=POINT:N[:RANK[:ACTION]]`
-/// stops rank RANK (default 0) at POINT of its N-th checkpoint write in this process (1-based).
-/// ACTION `kill` (the default) makes it kill itself with SIGKILL, as a power cut would; `wait`
-/// makes it wait there for up to 120 s (for a signal to arrive). Points: `shards` (this rank's
-/// shards are on disk), `state` (state.json is written, the directory not yet renamed), `rename`
-/// (renamed, `latest` not yet updated), `latest` (updated, nothing removed yet), `prune` (an
-/// older checkpoint half removed).
-struct CheckpointFault {
-    enum Point: String { case shards, state, rename, latest, prune }
-    let point: Point
-    let kill: Bool
-
-    nonisolated(unsafe) static var writes = 0
-    static let configured: (point: Point, write: Int, rank: Int, kill: Bool)? = {
-        guard let v = ProcessInfo.processInfo.environment["ALEXNET_MP_CHECKPOINT_FAULT"] else { return nil }
-        let p = v.split(separator: ":").map(String.init)
-        guard p.count >= 2, let point = Point(rawValue: p[0]), let n = Int(p[1]) else { return nil }
-        return (point, n, p.count > 2 ? Int(p[2]) ?? 0 : 0, p.count > 3 ? p[3] != "wait" : true)
-    }()
-
-    /// The fault for this rank's next checkpoint write, if one is configured for it.
-    static func nextWrite(rank: Int) -> CheckpointFault? {
-        writes += 1
-        guard let c = configured, c.rank == rank, c.write == writes else { return nil }
-        return CheckpointFault(point: c.point, kill: c.kill)
-    }
-
-    func reached(_ p: Point) {
-        guard p == point else { return }
-        if kill { Foundation.kill(getpid(), SIGKILL) }
-        for _ in 0..<1200 { usleep(100_000) }
+    /// What is impossible in a state, in words (nil when it is consistent): every number in
+    /// range, the step the directory's name says, and a schedule that a run could have reached.
+    static func validate(_ s: TrainerState, network: Network, directory dir: String) -> String? {
+        let name = (dir as NSString).lastPathComponent
+        if let named = parse(name), !named.tmp, named.step != s.globalStep {
+            return "says step \(s.globalStep), but its directory is \(name) (step \(named.step))"
+        }
+        guard s.globalStep >= 0, s.epoch >= 1, s.epoch <= 1_000_000, s.stepInEpoch >= 0, s.epochSteps == s.stepInEpoch,
+              s.history.count == s.epoch - 1 else {
+            return "not a checkpoint state (impossible position: step \(s.globalStep), epoch \(s.epoch), step in epoch \(s.stepInEpoch), \(s.epochSteps) steps counted, \(s.history.count) epochs of history)"
+        }
+        let images = s.epochSteps * network.batch
+        guard s.epochErrorsTop1 >= 0, s.epochErrorsTop5 >= 0, s.epochErrorsTop5 <= s.epochErrorsTop1, s.epochErrorsTop1 <= images,
+              s.epochLoss.isFinite, s.epochLoss >= 0 else {
+            return "not a checkpoint state (the epoch's sums are impossible: loss \(s.epochLoss), \(s.epochErrorsTop1) top-1 and \(s.epochErrorsTop5) top-5 errors in \(images) images)"
+        }
+        let lr = s.schedule.learningRate
+        guard lr.isFinite, lr > 0, lr <= 10 else { return "the learning rate \(lr) is not a finite number above 0 and at most 10" }
+        do { try s.schedule.config.validate() } catch { return "schedule.config: \(error)" }
+        guard s.schedule.drops >= 0, s.schedule.drops <= s.schedule.config.maxDrops, s.schedule.epochsSinceBest >= 0,
+              !s.schedule.best.isNaN else {
+            return "the schedule's state is impossible (\(s.schedule.drops) drops of at most \(s.schedule.config.maxDrops), best \(s.schedule.best))"
+        }
+        guard s.groups == network.spec.groups, s.fingerprint == ModelFile.fingerprint(network.spec) else {
+            return "the checkpoint is of another model (\(s.groups) groups) than the run's config"
+        }
+        if let id = s.runID, id.count != 16 || UInt64(id, radix: 16) == nil { return "run id '\(id)' is not 16 hex digits" }
+        return nil
     }
 }
 

@@ -1,5 +1,9 @@
+import AlexNetCore
+import AlexNetData
+import AlexNetFormats
 import AlexNetLayers
 import AlexNetParallel
+import AlexNetSimulator
 
 /// The paper's update, per parameter: `v ← μ·v − λ·ε·w − ε·∂L/∂w;  w ← w + v`
 /// (μ = 0.9, λ = 0.0005, ε the learning rate; ∂L/∂w the minibatch mean). Weight decay applies

@@ -1,4 +1,9 @@
+import AlexNetCore
 import AlexNetData
+import AlexNetFormats
+import AlexNetLayers
+import AlexNetParallel
+import AlexNetSimulator
 import Foundation
 
 /// The data a run's config names (`data.source` in `data.dir`, or `dataDir` instead of the
@@ -36,8 +41,8 @@ public struct RunData {
             // A prepared directory may hold fewer classes than the model has outputs.
             names = p.classes + (p.classes.count..<max(classes, p.classes.count)).map { "class \($0)" }
         }
-        guard train.channels == config.model.input.channels else {
-            throw DataError(dir, "images have \(train.channels) channels, model.input.channels is \(config.model.input.channels)")
+        guard train.channels == config.model.inputChannels else {
+            throw DataError(dir, "images have \(train.channels) channels, model.input.channels is \(config.model.inputChannels)")
         }
         let batcher = try Batcher(train: train, test: test, augmentation: config.data.augmentation, seed: config.train.seed,
                                   mean: mean, pca: pca)

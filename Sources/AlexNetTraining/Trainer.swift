@@ -1,7 +1,9 @@
 import AlexNetCore
 import AlexNetData
+import AlexNetFormats
 import AlexNetLayers
 import AlexNetParallel
+import AlexNetSimulator
 import Foundation
 
 /// Metrics of one epoch, one row of `metrics.csv`.
@@ -14,6 +16,15 @@ public struct EpochMetrics: Codable, Sendable, Equatable {
     public var learningRate: Double
     public var imagesPerSecond: Double
     public var seconds: Double
+
+    public init(epoch: Int, steps: Int, loss: Double, trainErrorTop1: Double, trainErrorTop5: Double,
+                validationErrorTop1: Double, validationErrorTop5: Double, learningRate: Double, imagesPerSecond: Double,
+                seconds: Double) {
+        self.epoch = epoch; self.steps = steps; self.loss = loss; self.trainErrorTop1 = trainErrorTop1
+        self.trainErrorTop5 = trainErrorTop5; self.validationErrorTop1 = validationErrorTop1
+        self.validationErrorTop5 = validationErrorTop5; self.learningRate = learningRate
+        self.imagesPerSecond = imagesPerSecond; self.seconds = seconds
+    }
 
     public static let csvHeader = "epoch,steps,loss,train_top1_error,train_top5_error,val_top1_error,val_top5_error,learning_rate,images_per_second,seconds"
     public var csvRow: String {
@@ -37,21 +48,10 @@ public struct TrainOptions: Sendable {
     public var checkpointEvery: CheckpointEvery?
     /// Build the next minibatch on a background thread during the step (see `Prefetcher`).
     public var prefetch = true
+    /// The run's id (run.yaml), which every shard it writes carries.
+    public var runID: String?
     public init(outDir: String, maxSteps: Int? = nil, logEvery: Int = 0, profile: Bool = false, trace: String? = nil) {
         self.outDir = outDir; self.maxSteps = maxSteps; self.logEvery = logEvery; self.profile = profile; self.trace = trace
-    }
-}
-
-/// A fault to inject, for the tests that check a failing rank brings the job down:
-/// `ALEXNET_MP_FAULT=RANK:STEP:throw` makes that rank throw before that (1-based) step,
-/// `…:kill` makes it kill itself with SIGKILL.
-struct Fault {
-    let rank: Int, step: Int, kill: Bool
-    static func fromEnvironment() -> Fault? {
-        guard let v = ProcessInfo.processInfo.environment["ALEXNET_MP_FAULT"] else { return nil }
-        let p = v.split(separator: ":").map(String.init)
-        guard p.count == 3, let r = Int(p[0]), let s = Int(p[1]) else { return nil }
-        return Fault(rank: r, step: s, kill: p[2] == "kill")
     }
 }
 
@@ -66,6 +66,8 @@ public final class Trainer {
     public let options: TrainOptions
     public private(set) var schedule: Schedule
     public private(set) var history: [EpochMetrics] = []
+    /// Every rank's counters for the whole run, on rank 0 after a run with `options.profile`.
+    public private(set) var profileReport: ProfileReport?
     let sgd: SGD
     let prefetcher: Prefetcher?
 
@@ -94,50 +96,30 @@ public final class Trainer {
         }
     }
 
-    /// Top-1 and top-5 error over a whole image set (the test set by default), centre crops.
-    /// Error and loss over `set` (default: the test set). `logits`, when given, receives each
-    /// image's logits in image order (`classes` floats per image).
-    public func evaluate(_ set: ImageSet? = nil, logits: ((_ image: Int, _ values: [Float]) -> Void)? = nil) throws
-        -> (top1: Double, top5: Double, loss: Double) {
-        try network.profile.excluding { try evaluateCounted(set, logits: logits) }
+    /// The error over `set` (default: the test set), centre crops or `views` views; see `Evaluator`.
+    public func evaluate(_ set: ImageSet? = nil, views: Int = 1) throws -> (centre: Evaluation, averaged: Evaluation) {
+        try Evaluator(network: network, batcher: batcher).run(set, views: views)!
     }
 
-    func evaluateCounted(_ set: ImageSet?, logits: ((Int, [Float]) -> Void)? = nil) throws -> (top1: Double, top5: Double, loss: Double) {
-        try evaluateCounted(set, logits: logits, stopOnSignal: false)!
-    }
-
-    /// `evaluateCounted`; with `stopOnSignal`, nil when a stop signal came to any rank (every
-    /// rank checks before each batch and agrees on it).
-    func evaluateCounted(_ set: ImageSet?, logits: ((Int, [Float]) -> Void)? = nil, stopOnSignal: Bool) throws
-        -> (top1: Double, top5: Double, loss: Double)? {
-        let set = set ?? batcher.test
-        let N = network.batch
-        var e1 = 0, e5 = 0, loss = 0.0, seen = 0
-        var start = 0
-        while start < set.count {
-            if stopOnSignal, try stopRequestedOnAnyRank() { return nil }
-            let valid = batcher.fillTest(start: start, batch: N, input: network.input.data, labels: network.labels, from: set)
-            try network.forward(training: false, step: 0)
-            let r = network.loss(valid: valid, gradient: false)
-            e1 += r.errorsTop1; e5 += r.errorsTop5; loss += r.loss * Double(valid); seen += valid
-            if let logits {
-                let K = network.spec.classes, z = network.logits.data   // [classes][N]
-                for n in 0..<valid { logits(start + n, (0..<K).map { z[$0 * N + n] }) }
-            }
-            start += N
-        }
-        return (Double(e1) / Double(seen), Double(e5) / Double(seen), loss / Double(seen))
+    /// The steps of an epoch; refuses a minibatch larger than the training set (before any
+    /// run directory is made: `train` asks first).
+    public static func stepsPerEpoch(_ batcher: Batcher, batch: Int) throws -> Int {
+        let n = batcher.stepsPerEpoch(batch: batch)
+        guard n >= 1 else { throw ConfigError("train.batch: \(batch) is larger than the \(batcher.train.count) training images") }
+        return n
     }
 
     /// Trains until `epochs` (or `options.maxSteps`), starting from `resume` when given.
     public func run(epochs: Int, resume: TrainerState? = nil) throws {
         let N = network.batch
-        let stepsPerEpoch = batcher.stepsPerEpoch(batch: N)
-        guard stepsPerEpoch >= 1 else {
-            throw ConfigError("train.batch: \(N) is larger than the \(batcher.train.count) training images")
-        }
+        let stepsPerEpoch = try Trainer.stepsPerEpoch(batcher, batch: N)
         var state = resume ?? TrainerState(schedule: schedule, groups: network.spec.groups,
-                                           fingerprint: ModelFile.fingerprint(network.spec))
+                                           fingerprint: ModelFile.fingerprint(network.spec), runID: options.runID)
+        // A position the data does not have (another batch, another data set, or an edited state.json).
+        // (A checkpoint of a stop during validation is at the end of its epoch: step in it = steps per epoch.)
+        guard state.stepInEpoch <= stepsPerEpoch, state.globalStep == (state.epoch - 1) * stepsPerEpoch + state.stepInEpoch else {
+            throw TrainingError("\(dir): the checkpoint is at step \(state.globalStep) (epoch \(state.epoch), step \(state.stepInEpoch) in it), which an epoch of \(stepsPerEpoch) steps of \(N) images cannot reach: the data or the minibatch differ from the run's", onEveryRank: true)
+        }
         schedule = state.schedule
         history = state.history
         let stepsHeader = "step,epoch,loss,top1_error,top5_error,learning_rate\n"
@@ -146,7 +128,7 @@ public final class Trainer {
             try writeAtomically(EpochMetrics.csvHeader + "\n" + history.map { $0.csvRow + "\n" }.joined(), to: file("metrics.csv"))
             if options.logEvery > 0 {
                 var kept = stepsHeader
-                if resume != nil, let old = try? String(contentsOfFile: file("steps.csv"), encoding: .utf8) {
+                if resume != nil, let old = try? readText(file(RunDirectory.stepsFile), limit: 1 << 30) {
                     // Whole rows only (a crash can cut the last one short), up to the checkpoint's step.
                     for line in old.split(separator: "\n", omittingEmptySubsequences: false).dropFirst().dropLast() {
                         let fields = line.split(separator: ",", omittingEmptySubsequences: false)
@@ -230,18 +212,18 @@ public final class Trainer {
             if steps == 0 { break }
             if stopped && options.checkpointEvery != nil { try checkpoint() }   // mid-epoch: resume continues this epoch
             let trainSeconds = now() - t0
-            let val: (top1: Double, top5: Double, loss: Double)
+            let val: Evaluation
             if validating {
                 // A signal during validation stops it (every rank at the same batch): the checkpoint
                 // holds every step of the epoch, and the resumed run validates the epoch again.
-                guard let v = try network.profile.excluding({ try evaluateCounted(nil, stopOnSignal: true) }) else {
+                guard let v = try Evaluator(network: network, batcher: batcher).run(shouldStop: stopRequestedOnAnyRank)?.centre else {
                     try checkpoint()
                     console.print("stopped by a signal while validating epoch \(epoch), after step \(state.globalStep); checkpoint written. Continue with: alexnet-mp train --resume \(dir)")
                     return
                 }
                 val = v
             } else {
-                val = (.nan, .nan, .nan)
+                val = Evaluation(views: 1, top1: .nan, top5: .nan, loss: .nan)
             }
             let m = EpochMetrics(epoch: epoch, steps: steps, loss: state.epochLoss / Double(steps),
                                  trainErrorTop1: Double(state.epochErrorsTop1) / Double(steps * N),
@@ -278,14 +260,11 @@ public final class Trainer {
                 if due { try checkpoint() }
             }
         }
-        try saveModel()
+        try saveModel(binding: state.binding)
         if options.profile {
-            if let report = try ProfileReport.gather(network.profile, comm: network.comm, config: config.name,
-                                                     batch: N, groups: network.spec.groups, alone: []) {
-                try writeAtomically(try report.json(), to: file("profile.json"))
-                console.print("profile of the run (rank 0, per step):")
-                console.print(report.table(rank: 0), terminator: "")
-            }
+            profileReport = try ProfileReport.gather(network.profile, comm: network.comm, config: config.name,
+                                                     batch: N, groups: network.spec.groups, alone: [])
+            if let profileReport { try writeAtomically(try profileReport.json(), to: file("profile.json")) }
         }
         if let trace = options.trace {
             try writeTrace(network.profile, comm: network.comm, label: "rank \(rank)", to: trace)
@@ -302,11 +281,7 @@ public final class Trainer {
     /// Whether a stop signal (`StopSignal`) came to any rank: a collective, so that every rank
     /// stops at the same point.
     func stopRequestedOnAnyRank() throws -> Bool {
-        let t = now()
-        var signalled = [StopSignal.requested ? 1.0 : 0.0]
-        try network.comm.allreduceSum(&signalled)
-        network.profile.control += network.profile.span("stop check", "communication", since: t)
-        return signalled[0] > 0
+        try network.profile.measure(.control) { try network.comm.anyRank(StopSignal.requested) }
     }
 
     /// Where the first non-finite values are, on whichever rank has them earliest in the model
@@ -321,14 +296,9 @@ public final class Trainer {
         return found.min { position($0) < position($1) }
     }
 
-    /// Each rank writes its own groups' shards into `<run>/model/`.
-    public func saveModel() throws {
-        let modelDir = file("model")
-        for g in network.placement.localGroups {
-            try ModelFile.write(network.parameters(group: g), spec: network.spec, group: g,
-                                to: ModelFile.path(directory: modelDir, group: g))
-        }
-        try network.comm.barrier()
+    /// Each rank writes its own groups' shards into `<run>/model/`, bound to the run and its last step.
+    public func saveModel(binding: ModelFile.Binding) throws {
+        try ModelFile.writeModel(network, binding: binding, to: file(RunDirectory.modelDirectory))
     }
 }
 
@@ -338,21 +308,14 @@ public final class Trainer {
 public func trainingStep(_ network: Network, sgd: SGD, learningRate: Double, globalStep: Int,
                          fill: () -> Void) throws -> SoftmaxCrossEntropy.Result {
     let profile = network.profile
-    let t0 = now()
-    fill()
-    profile.data += profile.span("data", "data", since: t0)
-    try network.forward(training: true, step: globalStep)
-    var t = now()
-    let r = network.loss(gradient: true)
-    profile.loss += profile.span("loss", "compute", since: t)
-    try network.backward()
-    t = now()
-    network.update(sgd, learningRate: learningRate)
-    profile.update += profile.span("update", "compute", since: t)
-    // The step's number in the name only when tracing: building the string allocates.
-    profile.stepSeconds += profile.span(profile.trace == nil ? "step" : "step \(globalStep + 1)", "step", since: t0)
-    profile.steps += 1
-    return r
+    return try profile.measureStep(globalStep) {
+        profile.measure(.data, fill)
+        try network.forward(training: true, step: globalStep)
+        let r = profile.measure(.loss) { network.loss(gradient: true) }
+        try network.backward()
+        profile.measure(.update) { network.update(sgd, learningRate: learningRate) }
+        return r
+    }
 }
 
 public struct TrainingError: Error, CustomStringConvertible {
@@ -361,4 +324,38 @@ public struct TrainingError: Error, CustomStringConvertible {
     /// checkpoint to resume, a damaged state.json, a non-finite loss): rank 0 alone prints it.
     public let onEveryRank: Bool
     public init(_ d: String, onEveryRank: Bool = false) { description = d; self.onEveryRank = onEveryRank }
+}
+
+extension ModelFile {
+    /// Each rank writes its own groups' values into the model directory `dir` (a collective:
+    /// every rank calls it, and it returns once every shard is on disk).
+    public static func writeModel(_ network: Network, binding: Binding, to dir: String) throws {
+        for g in network.placement.localGroups {
+            try write(network.parameters(group: g), spec: network.spec, group: g, binding: binding, to: path(directory: dir, group: g))
+        }
+        try network.comm.barrier()
+    }
+
+    /// Reads this rank's groups of the model in directory `dir`, refusing shards that belong to
+    /// different runs or steps (a shard copied in from elsewhere). Every rank learns every
+    /// shard's binding, so a mix is refused on every rank, naming the odd shard.
+    public static func readModel(_ network: Network, from dir: String) throws {
+        let mine = try collectively(network.comm) {
+            try network.placement.localGroups.map { g in
+                (group: g, binding: try read(into: network.parameters(group: g), spec: network.spec, group: g, from: path(directory: dir, group: g)))
+            }
+        }
+        // Every group's binding, on every rank (run id and step as two numbers; -1 for none).
+        var all: [(group: Int, binding: Binding?)] = []
+        for g in 0..<network.spec.groups {
+            let b = mine.first { $0.group == g }?.binding
+            let holder = network.placement.rank(of: g)
+            let run = try network.comm.allgather(b.map { Double(bitPattern: $0.run) } ?? -1)[holder]
+            let step = try network.comm.allgather(b.map { Double($0.step) } ?? -1)[holder]
+            all.append((g, run == -1 && step == -1 ? nil : Binding(run: UInt64(run.bitPattern), step: Int(step))))
+        }
+        if let odd = all.first(where: { $0.binding != all[0].binding }) {
+            throw TrainingError("\(path(directory: dir, group: odd.group)): belongs to \(odd.binding.map { "\($0)" } ?? "no run") but \(path(directory: dir, group: 0)) to \(all[0].binding.map { "\($0)" } ?? "no run"): the model mixes shards of two runs or steps", onEveryRank: true)
+        }
+    }
 }

@@ -173,20 +173,39 @@ int cimage_decode_png(const uint8_t *data, size_t size, uint8_t **rgb, int *widt
         png_image_free(&img);
         return 1;
     }
-    img.format = PNG_FORMAT_RGB;
+    // libpng's simplified API takes 16-bit samples for linear light and gamma-encodes them when
+    // it makes 8-bit sRGB (grey 0x8080 would become 186). A 16-bit PNG is decoded like an 8-bit
+    // one instead: read as 16-bit linear RGBA (no conversion of the samples), composite onto
+    // white (libpng premultiplies the linear colours by alpha) and keep the top 8 bits, rounded.
+    int wide = (img.format & PNG_FORMAT_FLAG_LINEAR) != 0;
+    img.format = wide ? PNG_FORMAT_LINEAR_RGB_ALPHA : PNG_FORMAT_RGB;
     if ((size_t)img.width * img.height > (size_t)1 << 28) {
         seterr(err, errlen, "not a usable PNG: ", "too many pixels");
         png_image_free(&img);
         return 1;
     }
-    uint8_t *out = malloc(PNG_IMAGE_SIZE(img));
-    if (!out) { seterr(err, errlen, "out of memory", ""); png_image_free(&img); return 1; }
+    size_t pixels = (size_t)img.width * img.height;
+    void *read = malloc(PNG_IMAGE_SIZE(img));
+    uint8_t *out = wide ? malloc(pixels * 3) : read;
+    if (!read || !out) { seterr(err, errlen, "out of memory", ""); free(read); if (wide) free(out); png_image_free(&img); return 1; }
     png_color white = {255, 255, 255};
-    if (!png_image_finish_read(&img, &white, out, 0, NULL)) {
+    if (!png_image_finish_read(&img, wide ? NULL : &white, read, 0, NULL)) {
         seterr(err, errlen, "not a readable PNG: ", img.message);
-        free(out);
+        free(read);
+        if (wide) free(out);
         png_image_free(&img);
         return 1;
+    }
+    if (wide) {
+        const uint16_t *w = read;
+        for (size_t i = 0; i < pixels; i++) {
+            uint32_t a = w[4 * i + 3];
+            for (int c = 0; c < 3; c++) {
+                uint32_t v = w[4 * i + c] + (65535 - a);          // premultiplied colour over white
+                out[3 * i + c] = (uint8_t)((v * 255 + 32767) / 65535);
+            }
+        }
+        free(read);
     }
     *rgb = out; *width = (int)img.width; *height = (int)img.height;
     return 0;

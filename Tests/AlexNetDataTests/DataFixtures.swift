@@ -12,14 +12,6 @@ func idxBytes(_ shape: [Int], _ data: [UInt8]) -> [UInt8] {
     return out + data
 }
 
-/// A fresh directory under the system's temporary directory, removed by the test's teardown.
-func makeScratchDirectory(_ test: XCTestCase) throws -> String {
-    let dir = (NSTemporaryDirectory() as NSString).appendingPathComponent("alexnet-data-tests-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    test.addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
-    return dir
-}
-
 @discardableResult
 func writeFile(_ bytes: [UInt8], _ dir: String, _ name: String) throws -> String {
     let path = (dir as NSString).appendingPathComponent(name)

@@ -1,3 +1,4 @@
+import AlexNetCore
 import AlexNetData
 import XCTest
 
@@ -138,5 +139,48 @@ final class PhotoTests: XCTestCase {
             Photo(width: w, height: h, rgb: px).centreSquare(64, into: &out)
             for c in 0..<3 { XCTAssertEqual(Set(out[(c * 4096)..<((c + 1) * 4096)]), [UInt8([30, 140, 220][c])], "\(w)×\(h) channel \(c)") }
         }
+    }
+}
+
+/// 16-bit PNGs, written here by hand (chunks, zlib stored blocks, CRC and Adler-32): their
+/// samples are decoded like 8-bit ones (the top byte, rounded), not gamma-encoded as if they
+/// were linear light, which made grey 0x8080 come out as 186.
+final class SixteenBitPNGTests: XCTestCase {
+    /// A PNG of `width`×`height`, colour type `colourType` (0 grey, 2 RGB, 4 grey+alpha, 6 RGBA),
+    /// 16 bits per sample, from big-endian samples per row (no filter).
+    func png16(width: Int, height: Int, colourType: UInt8, samples: [UInt16]) -> [UInt8] {
+        func be32(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] }
+        func chunk(_ type: String, _ data: [UInt8]) -> [UInt8] {
+            let body = Array(type.utf8) + data
+            return be32(UInt32(data.count)) + body + be32(body.withUnsafeBytes { crc32($0) })
+        }
+        let perRow = samples.count / height
+        var raw: [UInt8] = []
+        for y in 0..<height {
+            raw.append(0)   // filter: none
+            for s in samples[(y * perRow)..<((y + 1) * perRow)] { raw += [UInt8(s >> 8), UInt8(s & 0xFF)] }
+        }
+        var z: [UInt8] = [0x78, 0x01]
+        var at = 0
+        repeat {
+            let n = min(65535, raw.count - at), last: UInt8 = at + n == raw.count ? 1 : 0
+            z += [last, UInt8(n & 0xFF), UInt8(n >> 8), UInt8(~n & 0xFF), UInt8((~n >> 8) & 0xFF)] + raw[at..<(at + n)]
+            at += n
+        } while at < raw.count
+        var a: UInt32 = 1, b: UInt32 = 0
+        for x in raw { a = (a + UInt32(x)) % 65521; b = (b + a) % 65521 }
+        z += be32(b << 16 | a)
+        let ihdr = be32(UInt32(width)) + be32(UInt32(height)) + [16, colourType, 0, 0, 0]
+        return [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + chunk("IHDR", ihdr) + chunk("IDAT", z) + chunk("IEND", [])
+    }
+
+    func testSixteenBitSamplesAreDecodedLikeEightBitOnes() throws {
+        let grey = try Photo.decode(png16(width: 3, height: 2, colourType: 0, samples: [0x8080, 0x0000, 0xFFFF, 0x0101, 0x7F7F, 0xFEFE]))
+        XCTAssertEqual(grey.rgb, [128, 128, 128, 0, 0, 0, 255, 255, 255, 1, 1, 1, 127, 127, 127, 254, 254, 254])
+        let rgb = try Photo.decode(png16(width: 1, height: 1, colourType: 2, samples: [0x8080, 0x4040, 0xC0C0]))
+        XCTAssertEqual(rgb.rgb, [128, 64, 192])
+        // Alpha composites onto white, as for 8-bit PNGs: transparent is white, opaque is the colour.
+        let rgba = try Photo.decode(png16(width: 2, height: 1, colourType: 6, samples: [0x1010, 0x2020, 0x3030, 0x0000, 0x1010, 0x2020, 0x3030, 0xFFFF]))
+        XCTAssertEqual(rgba.rgb, [255, 255, 255, 16, 32, 48])
     }
 }

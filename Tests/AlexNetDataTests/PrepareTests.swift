@@ -276,6 +276,21 @@ final class PrepareTests: XCTestCase {
         XCTAssertEqual(try fm.contentsOfDirectory(atPath: dir).filter { $0.contains(".partial") || $0.contains(".old") }, [])
     }
 
+    /// A class folder whose name holds a line break would write a classes.txt that train refuses:
+    /// refused at once, in one line, and nothing is written.
+    func testAClassNameWithALineBreakIsRefused() throws {
+        let dir = try makeScratchDirectory(self)
+        let root = dir + "/photos"
+        try makeTree(root)
+        try FileManager.default.moveItem(atPath: root + "/train/cat", toPath: root + "/train/ca\nt")
+        XCTAssertThrowsError(try prepare(root, dir + "/out")) { e in
+            let m = "\(e)"
+            XCTAssertTrue(m.contains("ca\\nt: the class name holds a control character (U+A)"), m)
+            XCTAssertFalse(m.contains("\n"), m)
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), ["photos"])
+    }
+
     /// Partial outputs that runs on this machine left when they died (their process is gone) are
     /// removed by the next run, whatever their name's age; those of a live process or of another
     /// host are not touched.
@@ -369,7 +384,13 @@ final class PrepareTests: XCTestCase {
                 ("a short eigenvector", { json in
                     var pca = json["pca"] as! [String: Any]; pca["vectors"] = [[1.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]; json["pca"] = pca
                 }, "index.json: no colour PCA"),
-                ("not an object", { $0 = ["format": ["x"]] }, "index.json: not a valid prepare index"),
+                ("not an object", { $0 = ["format": ["x"]] }, "index.json: is not a prepare index: format: expected text"),
+                ("an absurd eigenvalue", { json in
+                    var pca = json["pca"] as! [String: Any]; pca["values"] = [1e30, 0.01, 0.001]; json["pca"] = pca
+                }, "index.json: colour PCA eigenvalue 1e+30 is not the variance"),
+                ("a long eigenvector", { json in
+                    var pca = json["pca"] as! [String: Any]; pca["vectors"] = [[2.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]; json["pca"] = pca
+                }, "does not have unit length"),
             ]
             for (what, change, expected) in cases {
                 try edited(change).write(to: URL(fileURLWithPath: path))

@@ -1,24 +1,10 @@
+import _TestSupport
 import AlexNetCore
 import AlexNetLayers
 import XCTest
 
 final class ModelSpecTests: XCTestCase {
-    /// The paper's AlexNet, written out by hand (Krizhevsky et al. 2012, section 3.5 and figure 2).
-    func paperAlexNet(groups: Int = 2) -> ModelSpec {
-        ModelSpec(inputChannels: 3, inputHeight: 227, inputWidth: 227, classes: 1000, groups: groups, initScheme: .paper,
-                  layers: [
-                    LayerSpec(name: "conv1", kind: .conv, outputs: 96, size: 11, stride: 4, pad: 0, sees: .own, lrn: true, pool: true),
-                    LayerSpec(name: "conv2", kind: .conv, outputs: 256, size: 5, stride: 1, pad: 2, sees: .own,
-                              lrn: true, pool: true, paperBias: 1),
-                    LayerSpec(name: "conv3", kind: .conv, outputs: 384, size: 3, stride: 1, pad: 1, sees: .all),
-                    LayerSpec(name: "conv4", kind: .conv, outputs: 384, size: 3, stride: 1, pad: 1, sees: .own, paperBias: 1),
-                    LayerSpec(name: "conv5", kind: .conv, outputs: 256, size: 3, stride: 1, pad: 1, sees: .own,
-                              pool: true, paperBias: 1),
-                    LayerSpec(name: "fc6", kind: .fc, outputs: 4096, dropout: 0.5, paperBias: 1),
-                    LayerSpec(name: "fc7", kind: .fc, outputs: 4096, dropout: 0.5, paperBias: 1),
-                    LayerSpec(name: "fc8", kind: .fc, outputs: 1000, relu: false),
-                  ])
-    }
+    // The paper's AlexNet is written out by hand in _TestSupport (`paperAlexNet`).
 
     func testPaperAlexNetCounts() throws {
         let spec = paperAlexNet()

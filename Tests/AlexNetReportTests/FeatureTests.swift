@@ -1,3 +1,4 @@
+import _TestSupport
 import AlexNetCore
 @testable import AlexNetReport
 import AlexNetTraining

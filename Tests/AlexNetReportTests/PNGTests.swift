@@ -1,4 +1,5 @@
 @testable import AlexNetReport
+import _TestSupport
 import XCTest
 
 /// Our PNG writer, checked by decoding its files with an independent decoder (Python's zlib

@@ -4,13 +4,6 @@ import XCTest
 /// Helpers of the report tests: a scratch directory, and programs run to check our output
 /// independently (python3's zlib, headless chromium).
 
-func makeScratchDirectory(_ test: XCTestCase) throws -> String {
-    let dir = (NSTemporaryDirectory() as NSString).appendingPathComponent("alexnet-report-tests-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    test.addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
-    return dir
-}
-
 /// The first executable among `names` in the usual directories, or nil.
 func findProgram(_ names: [String]) -> String? {
     for d in ["/usr/bin", "/bin", "/usr/local/bin"] {

@@ -1,3 +1,4 @@
+import _TestSupport
 import AlexNetCore
 @testable import AlexNetReport
 import AlexNetTraining
@@ -113,7 +114,7 @@ final class ReportTests: XCTestCase {
         }
         try "x".write(toFile: root + "/file", atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try writeReport(runs: [root + "/file"], options: options(out))) {
-            XCTAssertEqual("\($0)", "\(root)/file: not a directory (give a run directory written by train)")
+            XCTAssertEqual("\($0)", "\(root)/file: is a file, not a directory (give a run directory written by train)")
         }
         try (EpochMetrics.csvHeader + "\n").write(toFile: root + "/empty/metrics.csv", atomically: true, encoding: .utf8)
         try TinyRun.config.write(toFile: root + "/empty/config.yaml", atomically: true, encoding: .utf8)

@@ -1,3 +1,4 @@
+import AlexNetFormats
 import AlexNetCore
 import AlexNetParallel
 import AlexNetTraining
@@ -115,7 +116,7 @@ enum TinyRun {
             .write(toFile: run + "/steps.csv", atomically: true, encoding: .utf8)
 
         let cfg = try RunConfig.load(run + "/config.yaml")
-        let spec = try cfg.model.spec()
+        let spec = cfg.model
         let network = try Network(spec: spec, batch: 8, placement: Placement(groups: 2, ranks: 1, rank: 0),
                                   comm: LocalCommunicator(), seed: 1)
         if colour {
@@ -125,7 +126,7 @@ enum TinyRun {
             for k in 0..<4 { for c in 1..<3 { for j in 0..<9 { w.data[k * 27 + c * 9 + j] = w.data[k * 27 + j] } } }
         }
         for g in 0..<2 {
-            try ModelFile.write(network.parameters(group: g), spec: spec, group: g, to: ModelFile.path(directory: run + "/model", group: g))
+            try ModelFile.write(network.parameters(group: g), spec: spec, group: g, binding: .init(run: 1, step: 0), to: ModelFile.path(directory: run + "/model", group: g))
         }
         for s in 0..<2 { try trainingStep(network, sgd: SGD(momentum: 0.9, weightDecay: 0), learningRate: 0, globalStep: s) {} }
         let report = try ProfileReport.gather(network.profile, comm: LocalCommunicator(), config: "tiny", batch: 8, groups: 2, alone: [])!

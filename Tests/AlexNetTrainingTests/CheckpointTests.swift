@@ -1,3 +1,5 @@
+import AlexNetFormats
+import _TestSupport
 import AlexNetCore
 import AlexNetLayers
 import AlexNetParallel
@@ -11,8 +13,8 @@ import XCTest
 final class CheckpointTests: XCTestCase {
     func state(_ net: Network, step: Int, epochs: Int = 0) -> TrainerState {
         var s = TrainerState(schedule: Schedule(ScheduleConfig(), initial: 0.01), groups: net.spec.groups,
-                             fingerprint: ModelFile.fingerprint(net.spec))
-        s.globalStep = step; s.stepInEpoch = step
+                             fingerprint: ModelFile.fingerprint(net.spec), runID: "00000000000000a1")
+        s.globalStep = step; s.stepInEpoch = step; s.epochSteps = step
         for e in 0..<epochs {
             s.history.append(EpochMetrics(epoch: e + 1, steps: step, loss: 1, trainErrorTop1: 0.5, trainErrorTop5: 0.1,
                                           validationErrorTop1: 0.5, validationErrorTop5: 0.1, learningRate: 0.01,
@@ -123,5 +125,97 @@ final class CheckpointTests: XCTestCase {
         try rows.append("b\n"); try rows.append("c\n")
         XCTAssertEqual(try String(contentsOfFile: run + "/rows.csv", encoding: .utf8), "a\nb\nc\n")
         XCTAssertThrowsError(try AppendFile(run + "/none.csv")) { XCTAssertTrue("\($0)".hasPrefix(run + "/none.csv: cannot be opened"), "\($0)") }
+    }
+}
+
+
+/// A checkpoint's state.json: every truncation and every fuzzed mutation is refused with one
+/// line naming the file, or read as a possible state.
+final class CheckpointStateTests: XCTestCase {
+    func testDamagedStateFilesAreRefusedNamingTheFile() throws {
+        let net = try oneRankNetwork(tinySpec(), seed: 4)
+        let run = try makeScratchDirectory(self)
+        var state = TrainerState(schedule: Schedule(ScheduleConfig(), initial: 0.01), groups: 2, fingerprint: ModelFile.fingerprint(net.spec), runID: nil)
+        state.globalStep = 7; state.stepInEpoch = 7; state.epochSteps = 7
+        try Checkpoint.write(net, state: state, run: run)
+        let dir = try XCTUnwrap(Checkpoint.latest(run))
+        XCTAssertEqual(try Checkpoint.read(net, from: dir), state)
+        let path = dir + "/state.json"
+        let valid = [UInt8](FileManager.default.contents(atPath: path)!)
+        func check(_ bytes: [UInt8], _ what: String) {
+            _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
+            do {
+                let s = try Checkpoint.read(net, from: dir)
+                XCTAssertGreaterThanOrEqual(s.globalStep, 0, what); XCTAssertGreaterThanOrEqual(s.epoch, 1, what)
+            } catch let e as TrainingError {
+                XCTAssertTrue(e.description.hasPrefix(path + ": "), "\(what): \(e)")
+                XCTAssertFalse(e.description.contains("\n"), "\(what): \(e)")
+            } catch { XCTFail("\(what): \(type(of: error)) \(error)") }
+        }
+        for n in stride(from: 0, to: valid.count, by: 7) { check(Array(valid.prefix(n)), "prefix \(n)") }
+        for i in 0..<Fuzz.iterations { check(Fuzz.mutate(valid, iteration: i, target: 99), "mutation \(i)") }
+        check(Array(String(decoding: valid, as: UTF8.self).replacingOccurrences(of: "\"globalStep\" : 7", with: "\"globalStep\" : -3").utf8), "negative step")
+        XCTAssertThrowsError(try Checkpoint.read(net, from: dir))
+    }
+}
+
+/// A state.json that a run could not have written, and shards that do not belong to the
+/// checkpoint, are refused in one line naming the file, instead of being resumed as if valid.
+final class CheckpointBindingTests: XCTestCase {
+    func checkpoint(_ net: Network, run: String, id: String, step: Int = 7) throws -> String {
+        var s = TrainerState(schedule: Schedule(ScheduleConfig(), initial: 0.01), groups: 2, fingerprint: ModelFile.fingerprint(net.spec), runID: id)
+        s.globalStep = step; s.stepInEpoch = step; s.epochSteps = step
+        try Checkpoint.write(net, state: s, run: run)
+        return try XCTUnwrap(Checkpoint.latest(run))
+    }
+
+    func assertRefused(_ net: Network, _ dir: String, _ file: String, mentions: String, line: UInt = #line) {
+        XCTAssertThrowsError(try Checkpoint.read(net, from: dir), line: line) { e in
+            let m = "\(e)"
+            XCTAssertTrue(m.hasPrefix(dir + "/" + file + ": "), m, line: line)
+            XCTAssertTrue(m.contains(mentions), m, line: line)
+            XCTAssertFalse(m.contains("\n"), m, line: line)
+        }
+    }
+
+    func testImpossibleStatesAreRefused() throws {
+        let net = try oneRankNetwork(tinySpec(), seed: 4)
+        let run = try makeScratchDirectory(self)
+        let dir = try checkpoint(net, run: run, id: "00000000000000aa")
+        let path = dir + "/state.json"
+        let valid = try String(contentsOfFile: path, encoding: .utf8)
+        func edit(_ old: String, _ new: String) throws {
+            XCTAssertTrue(valid.contains(old), "state.json no longer contains \(old)")
+            try valid.replacingOccurrences(of: old, with: new).write(toFile: path, atomically: true, encoding: .utf8)
+        }
+        let cases = [("\"learningRate\" : 0.01", "\"learningRate\" : -0.01", "learning rate -0.01"),
+                     ("\"learningRate\" : 0.01", "\"learningRate\" : \"nan\"", "learning rate nan"),
+                     ("\"factor\" : 0.1", "\"factor\" : 5", "train.schedule.factor"),
+                     ("\"globalStep\" : 7", "\"globalStep\" : 999", "its directory is step-00000007"),
+                     ("\"epochErrorsTop1\" : 0", "\"epochErrorsTop1\" : 100000", "impossible"),
+                     ("{", "[", "is not JSON"),
+                     ("\"epoch\" : 1,", "", "is not a checkpoint state: epoch: missing key")]
+        for (old, new, says) in cases {
+            try edit(old, new)
+            assertRefused(net, dir, "state.json", mentions: says)
+        }
+        try valid.write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertNoThrow(try Checkpoint.read(net, from: dir))
+    }
+
+    /// A group's shard copied in from another run (another seed) or another step of this run
+    /// would mix two half-models: refused, naming the shard.
+    func testAShardOfAnotherRunOrStepIsRefused() throws {
+        let net = try oneRankNetwork(tinySpec(), seed: 4)
+        let mine = try makeScratchDirectory(self), other = try makeScratchDirectory(self)
+        let dir = try checkpoint(net, run: mine, id: "00000000000000aa", step: 7)
+        let foreign = try checkpoint(net, run: other, id: "00000000000000bb", step: 7)
+        try FileManager.default.removeItem(atPath: dir + "/group1.bin")
+        try FileManager.default.copyItem(atPath: foreign + "/group1.bin", toPath: dir + "/group1.bin")
+        assertRefused(net, dir, "group1.bin", mentions: "run 00000000000000bb, step 7")
+        let later = try checkpoint(net, run: mine, id: "00000000000000aa", step: 8)
+        try FileManager.default.removeItem(atPath: dir + "/group1.bin")
+        try FileManager.default.copyItem(atPath: later + "/group1.bin", toPath: dir + "/group1.bin")
+        assertRefused(net, dir, "group1.bin", mentions: "step 8")
     }
 }

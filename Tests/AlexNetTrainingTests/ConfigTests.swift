@@ -1,3 +1,5 @@
+import AlexNetCore
+import _TestSupport
 import AlexNetData
 import AlexNetLayers
 import AlexNetTraining
@@ -13,7 +15,7 @@ final class ConfigTests: XCTestCase {
             XCTAssertNoThrow(try RunConfig.load(path), path)
             let config = try RunConfig.load(path)
             XCTAssertEqual(config.name, name)
-            XCTAssertEqual(config.data.crop, config.model.input.height, name)
+            XCTAssertEqual(config.data.crop, config.model.inputHeight, name)
         }
         let fm = try RunConfig.load(configPath("fashion-mnist"))
         XCTAssertEqual(fm.model.groups, 2)
@@ -33,7 +35,7 @@ final class ConfigTests: XCTestCase {
                                                             pcaColour: true, pcaStd: 0.1))
         let cifar = try RunConfig.load(configPath("cifar10"))
         XCTAssertEqual(cifar.data.source, .cifar10)
-        XCTAssertEqual(cifar.model.input.channels, 3)
+        XCTAssertEqual(cifar.model.inputChannels, 3)
         XCTAssertEqual(cifar.data.crop, 24)
         // Switches off, for ablations; the defaults of absent keys.
         let off = try RunConfig.parse(try modified("  mean_image: true", "  mean_image: false\n  random_crop: false"), file: "off.yaml")
@@ -53,7 +55,7 @@ final class ConfigTests: XCTestCase {
     /// The paper's net: 60,965,224 parameters and 724,406,816 multiply-adds per image
     /// (worked out layer by layer in the comments below).
     func testAlexNetCountsMatchThePaper() throws {
-        let spec = try RunConfig.load(configPath("alexnet")).model.spec()
+        let spec = try RunConfig.load(configPath("alexnet")).model
         // conv1 96·363+96 = 34,944; conv2 256·1200+256 = 307,456; conv3 384·2304+384 = 885,120;
         // conv4 384·1728+384 = 663,936; conv5 256·1728+256 = 442,624; fc6 4096·9216+4096 = 37,752,832;
         // fc7 4096·4096+4096 = 16,781,312; fc8 1000·4096+1000 = 4,097,000.
@@ -67,8 +69,8 @@ final class ConfigTests: XCTestCase {
     }
 
     func testOneGroupAlexNetHasAboutTheSameParameters() throws {
-        let two = try RunConfig.load(configPath("alexnet")).model.spec().parameterCount()
-        let one = try RunConfig.load(configPath("alexnet-onegroup")).model.spec().parameterCount()
+        let two = try RunConfig.load(configPath("alexnet")).model.parameterCount()
+        let one = try RunConfig.load(configPath("alexnet-onegroup")).model.parameterCount()
         XCTAssertEqual(Double(one), Double(two), accuracy: 0.1 * Double(two), "one-group \(one) vs two-group \(two)")
         // conv1 48·363+48 = 17,472; conv2 128·1200+128 = 153,728; conv3 192·1152+192 = 221,376;
         // conv4 192·1728+192 = 331,968; conv5 256·1728+256 = 442,624; FC as in the two-group net.
@@ -156,5 +158,19 @@ final class ConfigTests: XCTestCase {
             XCTAssertTrue("\(error)".contains(path), "\(error)")
             XCTAssertTrue("\(error)".contains("no such file"), "\(error)")
         }
+    }
+
+    func testDeviceKeysAreChecked() throws {
+        var text = try String(contentsOfFile: configPath("alexnet"), encoding: .utf8)
+        text += "device:\n  conv_efficiency: 1.5\n"
+        XCTAssertThrowsError(try RunConfig.parse(text, file: "x.yaml")) { XCTAssertTrue("\($0)".contains("device.conv_efficiency"), "\($0)") }
+        text = text.replacingOccurrences(of: "conv_efficiency: 1.5", with: "tflops: 2")
+        XCTAssertThrowsError(try RunConfig.parse(text, file: "x.yaml")) { XCTAssertTrue("\($0)".contains("device.tflops: unknown key"), "\($0)") }
+    }
+
+    /// The hand-written fixtures the lower modules' tests use are the shipped configs' models.
+    func testTheFixturesAreTheShippedConfigs() throws {
+        XCTAssertEqual(try RunConfig.load(configPath("alexnet")).model, paperAlexNet())
+        XCTAssertEqual(try RunConfig.load(configPath("fashion-mnist")).model, fashionMNISTNet())
     }
 }

@@ -1,3 +1,4 @@
+import _TestSupport
 import AlexNetCore
 import AlexNetData
 import AlexNetParallel
@@ -49,7 +50,7 @@ enum ColourNet {
     static func config() throws -> RunConfig { try RunConfig.parse(yaml, file: "tiny-colour.yaml") }
 }
 
-/// `Trainer.evaluateViews(10)`: the softmax averaged over the paper's ten views, checked against
+/// `Evaluator.run(views: 10)`: the softmax averaged over the paper's ten views, checked against
 /// the same average computed here from the raw pixels — crops, mirrors, mean, the net's two
 /// layers, softmax, ranking — in loops of this test's own.
 final class TenViewTests: XCTestCase {
@@ -57,17 +58,14 @@ final class TenViewTests: XCTestCase {
         let config = try ColourNet.config()
         let train = ColourNet.images(8, seed: 1), test = ColourNet.images(11, seed: 2)   // 11: the last batch has 3
         let batcher = try Batcher(train: train, test: test, augmentation: config.data.augmentation, seed: 3)
-        let network = try oneRankNetwork(try config.model.spec(), batch: 4)
+        let network = try oneRankNetwork(config.model, batch: 4)
         // Weights and biases of our own, so the hand computation knows them.
         var r = RandomStream(seed: 9, .test, 1)
         for g in 0..<2 { for (k, p) in network.parameters(group: g).enumerated() {
             let span: Float = k < 2 ? 1 : 0.2
             for i in 0..<p.count { p.value.data[i] = (r.uniform() - 0.5) * span }
         } }
-        let dir = try makeScratchDirectory(self)
-        let trainer = Trainer(config: config, network: network, batcher: batcher, console: Console(rank: 1),
-                              options: TrainOptions(outDir: dir))
-        let got = try trainer.evaluateViews(10)
+        let got = try XCTUnwrap(try Evaluator(network: network, batcher: batcher).run(views: 10))
 
         // By hand. conv1 of group g: w [2][3], b [2]; fc2 of group g: w [3][4·6·6] over the maps
         // of both groups in (channel, y, x) order, b [3]; logits g·3 + j.
@@ -122,5 +120,28 @@ final class TenViewTests: XCTestCase {
         XCTAssertEqual(got.averaged.top5, Double(ten.e5) / n, accuracy: 1e-12, "10 views top-5")
         XCTAssertEqual(got.averaged.loss, ten.loss / n, accuracy: 1e-4, "10 views loss (of the averaged softmax)")
         XCTAssertNotEqual(got.averaged.loss, got.centre.loss, accuracy: 1e-3)
+    }
+
+    /// A model with NaN weights scores no hit: a NaN logit compares false with everything, so a
+    /// rank test that only counts "above" would call every image a hit (0% error). Every image is
+    /// an error at every k, and the evaluation says how many images had non-finite outputs.
+    func testNonFiniteLogitsAreErrorsAtEveryK() throws {
+        let config = try ColourNet.config()
+        let train = ColourNet.images(8, seed: 1), test = ColourNet.images(11, seed: 2)
+        let batcher = try Batcher(train: train, test: test, augmentation: config.data.augmentation, seed: 3)
+        let network = try oneRankNetwork(config.model, batch: 4)
+        network.parameters(group: 1)[2].value.data[0] = .nan      // one weight of one group's last layer
+        for views in [1, 10] {
+            let r = try XCTUnwrap(try Evaluator(network: network, batcher: batcher).run(views: views))
+            for e in [r.centre, r.averaged] {
+                XCTAssertEqual(e.top1, 1, "\(views) views: top-1"); XCTAssertEqual(e.top5, 1, "\(views) views: top-5")
+                XCTAssertEqual(e.nonFinite, test.count)
+            }
+        }
+        // The loss's own count, on one batch: every image of it.
+        let valid = batcher.fillTest(start: 0, batch: 4, input: network.input.data, labels: network.labels, from: test)
+        try network.forward(training: false, step: 0)
+        let r = network.loss(valid: valid, gradient: false)
+        XCTAssertEqual(r.errorsTop1, valid); XCTAssertEqual(r.errorsTop5, valid); XCTAssertEqual(r.nonFinite, valid)
     }
 }

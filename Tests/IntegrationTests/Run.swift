@@ -147,4 +147,12 @@ enum Run {
         let text = try String(contentsOfFile: runDir + "/steps.csv", encoding: .utf8)
         return text.split(separator: "\n").dropFirst().map { Double($0.split(separator: ",")[2])! }
     }
+
+    /// The tensors of a model shard (`group<g>.bin`): its bytes without the header, which names
+    /// the run and the step (a resumed run and the run that never stopped have different ids),
+    /// and without the checksum that covers the header. Nil when the file is missing.
+    static func shardTensors(_ path: String) -> Data? {
+        guard let d = FileManager.default.contents(atPath: path), d.count > 52, d.prefix(8) == Data("AXMPGRP2".utf8) else { return nil }
+        return d.subdata(in: 48..<(d.count - 4))
+    }
 }

@@ -1,0 +1,69 @@
+import AlexNetCore
+import AlexNetData
+import AlexNetFormats
+import AlexNetLayers
+import AlexNetParallel
+import AlexNetReport
+import AlexNetSimulator
+import AlexNetTraining
+import ArgumentParser
+import Foundation
+
+struct AlexNetMP: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "alexnet-mp",
+        abstract: "AlexNet (Krizhevsky, Sutskever, Hinton 2012) on CPUs, one MPI rank per GPU of the paper.",
+        discussion: """
+        Run under mpirun for one rank per group: mpirun -np 2 alexnet-mp train.
+        As root add --allow-run-as-root; with more ranks than cores add --oversubscribe.
+        """,
+        subcommands: [Train.self, Eval.self, Export.self, Prepare.self, Summary.self, Bench.self, ProfileCommand.self, Simulate.self, Compare.self, Report.self],
+        defaultSubcommand: nil)
+}
+
+struct ConfigOption: ParsableArguments {
+    @Option(name: .long, help: "The run's YAML config (default: configs/fashion-mnist.yaml).")
+    var config: String?
+
+    /// The config to read.
+    var path: String { config ?? "configs/fashion-mnist.yaml" }
+}
+
+struct EpochsOption: ParsableArguments {
+    @Option(parsing: .unconditional, help: "Epochs (default: the config's train.epochs).") var epochs: Int?
+
+    func validate() throws {
+        if let epochs, epochs < 1 || epochs > 100_000 { throw ValidationError("--epochs must be from 1 to 100000, got \(epochs).") }
+    }
+}
+
+struct ThreadOption: ParsableArguments {
+    @Option(name: .long, parsing: .unconditional, help: "Cores this rank uses: one thread per local group when it holds several, the rest as BLAS threads (default: the node's cores divided by the ranks on it).")
+    var threads: Int?
+
+    func validate() throws {
+        if let threads, threads < 1 || threads > 1024 { throw ValidationError("--threads must be from 1 to 1024, got \(threads).") }
+    }
+}
+
+/// Parses the command line and runs the command. Under mpirun every rank parses the same
+/// command line: a mistake in it (and --help) is printed once, by rank 0; every rank exits with
+/// the same status.
+public func runCommandLine() -> Never {
+    do {
+        var command = try AlexNetMP.parseAsRoot()
+        try command.run()
+        exit(0)
+    } catch {
+        let code = AlexNetMP.exitCode(for: error)
+        if let rank = MPICommunicator.rankInEnvironment, rank != 0 { exit(code.rawValue) }
+        // A command-line mistake is one line, which says where the usage is; help and errors
+        // already printed by the command go the usual way.
+        if code == .validationFailure {
+            let command = CommandLine.arguments.dropFirst().first { a in AlexNetMP.configuration.subcommands.contains { $0._commandName == a } }
+            writeStandardError("alexnet-mp: error: \(AlexNetMP.message(for: error)) (alexnet-mp \(command.map { $0 + " " } ?? "")--help lists the options)\n")
+            exit(code.rawValue)
+        }
+        AlexNetMP.exit(withError: error)
+    }
+}

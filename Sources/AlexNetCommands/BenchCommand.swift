@@ -1,0 +1,66 @@
+import AlexNetCore
+import AlexNetData
+import AlexNetFormats
+import AlexNetLayers
+import AlexNetParallel
+import AlexNetReport
+import AlexNetSimulator
+import AlexNetTraining
+import ArgumentParser
+import Foundation
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Time training steps on random data: per-layer forward/backward ms and GFLOP/s, images/s, peak memory.")
+
+    @OptionGroup var configOption: ConfigOption
+    @Option(parsing: .unconditional, help: "Minibatch size (default: the config's train.batch).") var batch: Int?
+    @Option(parsing: .unconditional, help: "Timed steps, after two warm-up steps.") var steps: Int = 10
+    @OptionGroup var threads: ThreadOption
+
+    func validate() throws {
+        if steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps).") }
+        if let batch, batch < 1 { throw ValidationError("--batch must be at least 1, got \(batch).") }
+    }
+
+    func run() throws {
+        try Launch.run(threads: threads.threads) { launch in
+            let config = try RunConfig.load(configOption.path)
+            let spec = config.model
+            let session = try launch.session(config, batch: batch)
+            let network = session.network, threads = session.threads, N = network.batch
+            let sgemm = BLAS.measureSgemm(n: 1024, repeats: 3)
+            fillRandom(network)
+            let r = try measureSteps(network, steps: steps, warmup: 2)
+            let peak = try launch.comm.allgather(Double(r.peakResidentBytes))
+            let c = launch.console
+            c.print("bench \(config.name): \(spec.groups) group(s) on \(launch.comm.size) rank(s), batch \(N), \(threads.concurrentGroups ? "one thread per group, " : "")\(BLAS.threads) BLAS thread(s) per group, \(BLAS.kernelsDescription), \(ElementwiseKernels.isa) element-wise kernels")
+            c.print(String(format: "sgemm 1024³ on this rank, same run: %.1f GFLOP/s", sgemm))
+            c.print("layer       fwd ms   bwd ms  xchg ms  fwd GFLOP/s  bwd GFLOP/s   (rank 0, its groups)")
+            for i in r.layers.indices {
+                c.print(String(format: "%-8@ %8.2f %8.2f %8.2f %12.1f %12.1f", r.layers[i], r.forwardMs[i], r.backwardMs[i],
+                               r.exchangeMs[i], r.gflopForward[i], r.gflopBackward[i]))
+            }
+            let layers = r.forwardMs.reduce(0, +) + r.backwardMs.reduce(0, +) + r.exchangeMs.reduce(0, +)
+            let mean = r.stepMsSamples.reduce(0, +) / Double(r.stepMsSamples.count)
+            c.print(String(format: "step: median %.1f ms of %d (mean %.1f = layers and exchanges %.1f + loss, update, logits %.1f + unaccounted %.1f)",
+                           r.stepMs, steps, mean, layers, r.otherMs, mean - layers - r.otherMs))
+            c.print(String(format: "throughput: %.1f images/s, %.1f GFLOP/s of model arithmetic (forward + backward)", r.imagesPerSecond, r.gflopPerSecond))
+            let cpu = try launch.comm.allgather(r.cpuMsPerStep)
+            c.print("CPU per step: " + cpu.enumerated().map { String(format: "rank %d %.1f ms", $0.offset, $0.element) }.joined(separator: ", ")
+                    + " (user + system, all threads: steadier than the wall time on a shared machine)")
+            let comm = try launch.comm.allgather(r.communicationMs / mean * 100)
+            c.print("communication: " + comm.enumerated().map { String(format: "rank %d %.1f%%", $0.offset, $0.element) }.joined(separator: ", ")
+                    + " of the step (collectives, including waiting for the other ranks)")
+            c.print(peak.enumerated().map { String(format: "rank %d peak resident %.0f MiB", $0.offset, $0.element / 1_048_576) }.joined(separator: ", "))
+            // Every rank's count, so a rank that allocates shows (-1: not counted).
+            let allocs = try launch.comm.allgather(r.allocationsPerStep ?? -1)
+            if allocs.allSatisfy({ $0 >= 0 }) {
+                c.print("heap allocations per step: " + allocs.enumerated().map { String(format: "rank %d %.1f", $0.offset, $0.element) }.joined(separator: ", ")
+                        + " (the whole process: ours, MPI's and BLAS's)")
+            } else {
+                c.print("heap allocations per step: not counted (preload .build/release/libAllocCounter.so to count them)")
+            }
+        }
+    }
+}

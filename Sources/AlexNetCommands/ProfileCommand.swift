@@ -1,0 +1,86 @@
+import AlexNetCore
+import AlexNetData
+import AlexNetFormats
+import AlexNetLayers
+import AlexNetParallel
+import AlexNetReport
+import AlexNetSimulator
+import AlexNetTraining
+import ArgumentParser
+import Foundation
+
+struct ProfileCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "profile",
+        abstract: "Run training steps after a warm-up and show, per layer, compute and communication time, bytes moved and share of the step.")
+
+    @OptionGroup var configOption: ConfigOption
+    @Option(parsing: .unconditional, help: "Timed steps, after the warm-up.") var steps: Int = 20
+    @Option(parsing: .unconditional, help: "Warm-up steps, not timed.") var warmup: Int = 3
+    @Option(parsing: .unconditional, help: "Minibatch size (default: the config's train.batch).") var batch: Int?
+    @Option(help: "Write a Chrome trace-event timeline (open in Perfetto or chrome://tracing).") var trace: String?
+    @Option(help: "Write every rank's counters as JSON.") var json: String?
+    @Option(help: "Data directory (default: the config's data.dir).") var data: String?
+    @Flag(help: "Use random images instead of the data set (also used when the data directory does not exist).") var synthetic = false
+    @Flag(name: .customLong("no-prefetch"), help: "Build each minibatch at the start of its step instead of on a background thread during the previous one.") var noPrefetch = false
+    @OptionGroup var threads: ThreadOption
+
+    func validate() throws {
+        if steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps).") }
+        if warmup < 0 { throw ValidationError("--warmup must not be negative, got \(warmup).") }
+        if let batch, batch < 1 { throw ValidationError("--batch must be at least 1, got \(batch).") }
+    }
+
+    func run() throws {
+        try Launch.run(threads: threads.threads) { launch in
+            try launch.checkOutputs([(trace, .trace), (json, .profile)])
+            let config = try RunConfig.load(configOption.path)
+            let dir = data ?? config.data.dir
+            let useData = !synthetic && fileType(dir) != nil
+            let batcher = useData ? try RunData.load(config, dataDir: dir).batcher : nil
+            let session = try launch.session(config, batch: batch)
+            let network = session.network, placement = session.placement, N = network.batch
+            launch.announceBLAS()
+            let perEpoch = try batcher.map { try Trainer.stepsPerEpoch($0, batch: N) } ?? 1
+            let prefetcher = noPrefetch ? nil : batcher.map { Prefetcher(batcher: $0, batch: N) }
+            if batcher == nil {
+                fillRandom(network)
+                launch.console.print("profile: random images (\(synthetic ? "--synthetic" : "no data at \(dir)"))")
+            }
+            // Minibatch s of the data set, epoch after epoch, as train would draw it.
+            func fill(_ s: Int) {
+                let at = (epoch: 1 + s / perEpoch, step: s % perEpoch), next = (1 + (s + 1) / perEpoch, (s + 1) % perEpoch)
+                if let prefetcher {
+                    prefetcher.fill(epoch: at.epoch, step: at.step, next: next, input: network.input.data, labels: network.labels)
+                } else {
+                    batcher?.fillTraining(epoch: at.epoch, step: at.step, batch: N, input: network.input.data, labels: network.labels)
+                }
+            }
+            _ = try measureSteps(network, steps: steps, warmup: warmup, learningRate: config.train.lr, trace: trace != nil,
+                                 fill: batcher == nil ? nil : fill)
+            let blocks = network.profile.record.blockBytes(ranks: launch.comm.size)
+            let alone = try timeAllgatherAlone(comm: launch.comm, blockBytes: launch.comm.size > 1 ? blocks : [])
+            if let trace {
+                try writeTrace(network.profile, comm: launch.comm,
+                               label: "rank \(launch.comm.rank) (group\(placement.groupsPerRank > 1 ? "s" : "") \(placement.localGroups.map(String.init).joined(separator: ", ")))",
+                               to: trace)
+            }
+            let report = try ProfileReport.gather(network.profile, comm: launch.comm, config: config.name, batch: N,
+                                                  groups: config.model.groups, alone: alone)
+            if let report {
+                let c = launch.console
+                c.print("profile \(config.name): \(config.model.groups) group(s) on \(launch.comm.size) rank(s), batch \(N), \(steps) steps after \(warmup) warm-up; per step:")
+                c.print(report.table(rank: 0), terminator: "")
+                for r in 1..<report.ranks.count {
+                    let rec = report.ranks[r]
+                    let comm = rec.layers.reduce(0) { $0 + ($1.exchangeForward?.seconds ?? 0) + ($1.exchangeBackward?.seconds ?? 0) } + rec.logits.seconds
+                    c.print(String(format: "rank %d: step %.2f ms, communication %.2f ms (%.1f%%)", r,
+                                   rec.stepSeconds / Double(rec.steps) * 1e3, comm / Double(rec.steps) * 1e3, 100 * comm / rec.stepSeconds))
+                }
+                if launch.comm.size > 1 { c.print(report.bandwidthTable(rank: 0), terminator: "") }
+                if let json { try writeAtomically(try report.json(), to: json); c.print("counters of every rank: \(json)") }
+                if let trace { c.print("timeline: \(trace) (Chrome trace-event JSON; open in https://ui.perfetto.dev or chrome://tracing)") }
+            }
+        }
+    }
+}
