@@ -15,6 +15,9 @@
 #   ./launch.sh mpirun N PROGRAM [ARGS]
 #                               PROGRAM on N ranks with this script's mpirun flags and Ctrl-C
 #                               handling (no set-up), e.g. .build/release/alexnet-mp train --resume RUN
+#   ./launch.sh --hostfile FILE COMMAND ...
+#                               the same across the nodes of an Open MPI hostfile (passed to
+#                               mpirun; ranks are placed by slot, so a replica's groups share a node)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -56,6 +59,8 @@ mpi() {
     # yield_when_idle: a rank waiting in a collective gives its core away (this machine is shared).
     local flags=(--oversubscribe --mca mpi_yield_when_idle 1 --mca odls_base_sigkill_timeout 1)
     [ "$(id -u)" -ne 0 ] || flags+=(--allow-run-as-root)
+    # Several nodes: by slot, so that rank order (replica-major) keeps a replica's groups on one node.
+    [ -z "$HOSTFILE" ] || flags+=(--hostfile "$HOSTFILE" --map-by slot)
     setsid mpirun -np "$n" "${flags[@]}" "$@" < /dev/null &
     local pid=$! status=0 signalled=0
     trap "signalled=1; stop_ranks $pid" INT TERM HUP
@@ -75,6 +80,8 @@ stop_ranks() {
     if [ -n "$ranks" ]; then kill -TERM $ranks 2>/dev/null || true; else kill -TERM "$1" 2>/dev/null || true; fi
 }
 
+HOSTFILE=""
+if [ "${1:-}" = "--hostfile" ]; then HOSTFILE=$2; shift 2; fi
 cmd=${1:-train}; [ $# -gt 0 ] && shift
 case "$cmd" in
     setup) setup ;;

@@ -46,6 +46,31 @@ struct ThreadOption: ParsableArguments {
     }
 }
 
+/// The replicas of the model (the model's: each minibatch cut into R slices whose gradients are
+/// summed) and how they are placed on the ranks (the launch's).
+struct ReplicaOption: ParsableArguments {
+    @Option(parsing: .unconditional, help: "Replicas of the model: each minibatch cut into this many equal slices whose gradients are summed (default: the config's model.replicas, 1). Run on 1 rank, one rank per group, one rank per replica, or groups × replicas ranks.")
+    var replicas: Int?
+    @Option(name: .customLong("ranks-per-replica"), parsing: .unconditional, help: "1 (each rank a whole replica: pure data parallelism) or the model's groups (the paper's split); needed only when both fit the ranks (default: the paper's split).")
+    var ranksPerReplica: Int?
+
+    func validate() throws {
+        if let replicas, replicas < 1 || replicas > 1024 { throw ValidationError("--replicas must be from 1 to 1024, got \(replicas).") }
+        if let ranksPerReplica, ranksPerReplica < 1 || ranksPerReplica > 1024 {
+            throw ValidationError("--ranks-per-replica must be from 1 to 1024, got \(ranksPerReplica).")
+        }
+    }
+
+    /// The config with --replicas applied, checked again (the minibatch must divide).
+    func apply(to config: RunConfig) throws -> RunConfig {
+        guard let replicas else { return config }
+        var c = config
+        c.model.replicas = replicas
+        try c.validate()
+        return c
+    }
+}
+
 /// Parses the command line and runs the command. Under mpirun every rank parses the same
 /// command line: a mistake in it (and --help) is printed once, by rank 0; every rank exits with
 /// the same status.

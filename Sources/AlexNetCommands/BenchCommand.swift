@@ -16,6 +16,7 @@ struct Bench: ParsableCommand {
     @OptionGroup var configOption: ConfigOption
     @Option(parsing: .unconditional, help: "Minibatch size (default: the config's train.batch).") var batch: Int?
     @Option(parsing: .unconditional, help: "Timed steps, after two warm-up steps.") var steps: Int = 10
+    @OptionGroup var replicaOption: ReplicaOption
     @OptionGroup var threads: ThreadOption
 
     func validate() throws {
@@ -25,16 +26,18 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         try Launch.run(threads: threads.threads) { launch in
-            let config = try RunConfig.load(configOption.path)
+            let config = try replicaOption.apply(to: RunConfig.load(configOption.path))
             let spec = config.model
-            let session = try launch.session(config, batch: batch)
+            let session = try launch.session(config, batch: batch, ranksPerReplica: replicaOption.ranksPerReplica)
             let network = session.network, threads = session.threads, N = network.batch
             let sgemm = BLAS.measureSgemm(n: 1024, repeats: 3)
             fillRandom(network)
             let r = try measureSteps(network, steps: steps, warmup: 2)
             let peak = try launch.comm.allgather(Double(r.peakResidentBytes))
             let c = launch.console
-            c.print("bench \(config.name): \(spec.groups) group(s) on \(launch.comm.size) rank(s), batch \(N), \(threads.concurrentGroups ? "one thread per group, " : "")\(BLAS.threads) BLAS thread(s) per group, \(BLAS.kernelsDescription), \(ElementwiseKernels.isa) element-wise kernels")
+            let place = session.placement
+            let replicas = spec.replicas > 1 ? " × \(spec.replicas) replicas (\(place.ranksPerReplica) rank\(place.ranksPerReplica == 1 ? "" : "s") per replica\(place.replica == nil ? ", in turn" : ""))" : ""
+            c.print("bench \(config.name): \(spec.groups) group(s)\(replicas) on \(launch.comm.size) rank(s), batch \(network.globalBatch)\(spec.replicas > 1 ? " (\(N) per replica)" : ""), \(threads.concurrentGroups ? "one thread per group, " : "")\(BLAS.threads) BLAS thread(s) per group, \(BLAS.kernelsDescription), \(ElementwiseKernels.isa) element-wise kernels")
             c.print(String(format: "sgemm 1024³ on this rank, same run: %.1f GFLOP/s", sgemm))
             c.print("layer       fwd ms   bwd ms  xchg ms  fwd GFLOP/s  bwd GFLOP/s   (rank 0, its groups)")
             for i in r.layers.indices {
@@ -52,6 +55,10 @@ struct Bench: ParsableCommand {
             let comm = try launch.comm.allgather(r.communicationMs / mean * 100)
             c.print("communication: " + comm.enumerated().map { String(format: "rank %d %.1f%%", $0.offset, $0.element) }.joined(separator: ", ")
                     + " of the step (collectives, including waiting for the other ranks)")
+            let sent = try launch.comm.allgather(Double(r.exchangeBytesPerStep)), sums = try launch.comm.allgather(Double(r.gradientSumBytesPerStep))
+            c.print("sent per step: " + sent.indices.map { String(format: "rank %d %.1f MiB", $0, (sent[$0] + sums[$0]) / 1_048_576)
+                + (spec.replicas > 1 ? String(format: " (exchanges %.1f, gradient sums %.1f)", sent[$0] / 1_048_576, sums[$0] / 1_048_576) : "") }
+                .joined(separator: ", "))
             c.print(peak.enumerated().map { String(format: "rank %d peak resident %.0f MiB", $0.offset, $0.element / 1_048_576) }.joined(separator: ", "))
             // Every rank's count, so a rank that allocates shows (-1: not counted).
             let allocs = try launch.comm.allgather(r.allocationsPerStep ?? -1)

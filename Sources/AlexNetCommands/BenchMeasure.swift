@@ -17,6 +17,9 @@ public struct BenchResult: Sendable {
     public var otherMs: Double
     /// Mean ms per step in collectives (the exchanges and the logits' all-gather).
     public var communicationMs: Double
+    /// Bytes this rank sent per step: to its replica's ranks (exchanges, logits) and to the other
+    /// replicas (gradient sums), as the profile counted them call by call.
+    public var exchangeBytesPerStep: Int, gradientSumBytesPerStep: Int
     public var stepMs: Double, stepMsSamples: [Double]
     /// CPU ms (user + system, all threads of this rank) per timed step: steadier than wall time
     /// on a shared machine, as it leaves out the time spent waiting for a core.
@@ -48,10 +51,9 @@ func fillRandom(_ network: Network) {
 /// the network's profile (per layer, per exchange) of the timed steps only. `fill(s)` fills
 /// the minibatch of step s (nil: the random minibatch already in the input is reused).
 func measureSteps(_ network: Network, steps: Int, warmup: Int, learningRate: Double = 1e-5, trace: Bool = false,
-                  fill: ((Int) -> Void)? = nil) throws -> BenchResult {
-    let N = network.batch
+                  fill: ((_ step: Int, _ replica: Int) -> Void)? = nil) throws -> BenchResult {
     let sgd = SGD(momentum: 0.9, weightDecay: 0.0005)
-    func step(_ s: Int) throws { try trainingStep(network, sgd: sgd, learningRate: learningRate, globalStep: s) { fill?(s) } }
+    func step(_ s: Int) throws { try trainingStep(network, sgd: sgd, learningRate: learningRate, globalStep: s) { fill?(s, $0) } }
     for s in 0..<warmup { try step(s) }
     try network.comm.barrier()
     network.profile.reset()
@@ -72,21 +74,27 @@ func measureSteps(_ network: Network, steps: Int, warmup: Int, learningRate: Dou
     if traceAllocations { traceHeapAllocations(false) }
     let allocations = heapAllocations().flatMap { after in allocationsBefore.map { Double(after - $0) / Double(steps) } }
     let P = network.profile, per = Double(steps), local = network.placement.groupsPerRank
+    // The images this rank computes a step (its replicas' slices), and the share of the model's
+    // arithmetic that is: its groups of its replicas.
+    let place = network.placement, images = network.batch * place.localReplicas.count
+    let ranksLikeThis = Double(network.spec.groups / local) * Double(place.replicas / place.localReplicas.count)
     var gf: [Double] = [], gb: [Double] = []
     var totalMacs = 0.0
     for p in network.plans {
-        let m = stepMultiplyAdds(p, batch: N, groups: local)
-        totalMacs += (m.forward + m.backward) * Double(network.spec.groups / local)
+        let m = stepMultiplyAdds(p, batch: images, groups: local)
+        totalMacs += (m.forward + m.backward) * ranksLikeThis
         gf.append(2 * m.forward / (P.forward[p.index] / per) / 1e9)
         gb.append(2 * m.backward / (P.backward[p.index] / per) / 1e9)
     }
     let median = samples.sorted()[samples.count / 2]
     return BenchResult(layers: P.layers, forwardMs: P.forward.map { $0 / per * 1e3 }, backwardMs: P.backward.map { $0 / per * 1e3 },
-                       exchangeMs: zip(P.exchangeForward, P.exchangeBackward).map { ($0.seconds + $1.seconds) / per * 1e3 },
+                       exchangeMs: P.layers.indices.map { (P.exchangeForward[$0].seconds + P.exchangeBackward[$0].seconds + P.gradientSum[$0].seconds) / per * 1e3 },
                        gflopForward: gf, gflopBackward: gb,
                        otherMs: (P.data + P.loss + P.update + P.logits.seconds) / per * 1e3,
                        communicationMs: P.communicationSeconds / per * 1e3,
+                       exchangeBytesPerStep: (P.exchangeForward + P.exchangeBackward + [P.logits]).reduce(0) { $0 + $1.bytesSent } / steps,
+                       gradientSumBytesPerStep: P.gradientSum.reduce(0) { $0 + $1.bytesSent } / steps,
                        stepMs: median * 1e3, stepMsSamples: samples.map { $0 * 1e3 }, cpuMsPerStep: cpu / per * 1e3,
-                       imagesPerSecond: Double(N) / median, gflopPerSecond: 2 * totalMacs / median / 1e9,
+                       imagesPerSecond: Double(network.globalBatch) / median, gflopPerSecond: 2 * totalMacs / median / 1e9,
                        peakResidentBytes: peakResidentBytes(), allocationsPerStep: allocations)
 }

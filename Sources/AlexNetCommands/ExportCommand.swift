@@ -28,7 +28,7 @@ struct Export: ParsableCommand {
         try reportingErrors {
             do { try OutputFile.check(out, as: .safetensors) } catch let e as FileError { throw ConfigError(e.description) }
             let saved = try SavedModel.open(runDir)
-            guard let run = saved.run else { throw ConfigError("\(runDir): give a run directory (an exported file is exported already)") }
+            guard saved.run != nil else { throw ConfigError("\(runDir): give a run directory (an exported file is exported already)") }
             let config = saved.config
             // Every group in this process, one image at a time: only the parameters matter here.
             let session = try Session(config: config, comm: LocalCommunicator(), cores: 1, batch: 1)

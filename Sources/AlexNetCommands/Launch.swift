@@ -40,8 +40,8 @@ final class Launch {
     }
 
     /// The config's network on this placement (see `Session`: the memory checks come first).
-    func session(_ config: RunConfig, batch: Int? = nil, deviceMemory: Bool = false) throws -> Session {
-        try Session(config: config, comm: comm, cores: cores, batch: batch, deviceMemory: deviceMemory)
+    func session(_ config: RunConfig, batch: Int? = nil, deviceMemory: Bool = false, ranksPerReplica: Int? = nil) throws -> Session {
+        try Session(config: config, comm: comm, cores: cores, batch: batch, deviceMemory: deviceMemory, ranksPerReplica: ranksPerReplica)
     }
 
     /// The first log line: which BLAS kernels run, and what sgemm reaches with them here.

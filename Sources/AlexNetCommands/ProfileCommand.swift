@@ -23,6 +23,7 @@ struct ProfileCommand: ParsableCommand {
     @Option(help: "Data directory (default: the config's data.dir).") var data: String?
     @Flag(help: "Use random images instead of the data set (also used when the data directory does not exist).") var synthetic = false
     @Flag(name: .customLong("no-prefetch"), help: "Build each minibatch at the start of its step instead of on a background thread during the previous one.") var noPrefetch = false
+    @OptionGroup var replicaOption: ReplicaOption
     @OptionGroup var threads: ThreadOption
 
     func validate() throws {
@@ -34,32 +35,35 @@ struct ProfileCommand: ParsableCommand {
     func run() throws {
         try Launch.run(threads: threads.threads) { launch in
             try launch.checkOutputs([(trace, .trace), (json, .profile)])
-            let config = try RunConfig.load(configOption.path)
+            let config = try replicaOption.apply(to: RunConfig.load(configOption.path))
             let dir = data ?? config.data.dir
             let useData = !synthetic && fileType(dir) != nil
             let batcher = useData ? try RunData.load(config, dataDir: dir).batcher : nil
-            let session = try launch.session(config, batch: batch)
-            let network = session.network, placement = session.placement, N = network.batch
+            let session = try launch.session(config, batch: batch, ranksPerReplica: replicaOption.ranksPerReplica)
+            let network = session.network, placement = session.placement, N = network.globalBatch
             launch.announceBLAS()
             let perEpoch = try batcher.map { try Trainer.stepsPerEpoch($0, batch: N) } ?? 1
-            let prefetcher = noPrefetch ? nil : batcher.map { Prefetcher(batcher: $0, batch: N) }
+            let prefetcher = noPrefetch ? nil : batcher.map { Prefetcher(batcher: $0, batch: N, parts: placement.replicas) }
             if batcher == nil {
                 fillRandom(network)
                 launch.console.print("profile: random images (\(synthetic ? "--synthetic" : "no data at \(dir)"))")
             }
-            // Minibatch s of the data set, epoch after epoch, as train would draw it.
-            func fill(_ s: Int) {
-                let at = (epoch: 1 + s / perEpoch, step: s % perEpoch), next = (1 + (s + 1) / perEpoch, (s + 1) % perEpoch)
+            // Minibatch s of the data set (replica r's slice of it), epoch after epoch, as train would draw it.
+            func fill(_ s: Int, _ r: Int) {
+                let at = Prefetcher.Batch(epoch: 1 + s / perEpoch, step: s % perEpoch, part: r)
                 if let prefetcher {
-                    prefetcher.fill(epoch: at.epoch, step: at.step, next: next, input: network.input.data, labels: network.labels)
+                    prefetcher.fill(at, next: Prefetcher.next(after: at, parts: network.localReplicas, stepsPerEpoch: perEpoch),
+                                    input: network.input.data, labels: network.labels)
                 } else {
-                    batcher?.fillTraining(epoch: at.epoch, step: at.step, batch: N, input: network.input.data, labels: network.labels)
+                    batcher?.fillTraining(epoch: at.epoch, step: at.step, batch: N, part: (r, placement.replicas),
+                                          input: network.input.data, labels: network.labels)
                 }
             }
             _ = try measureSteps(network, steps: steps, warmup: warmup, learningRate: config.train.lr, trace: trace != nil,
                                  fill: batcher == nil ? nil : fill)
-            let blocks = network.profile.record.blockBytes(ranks: launch.comm.size)
-            let alone = try timeAllgatherAlone(comm: launch.comm, blockBytes: launch.comm.size > 1 ? blocks : [])
+            // The exchanges' collectives, each timed alone on the same ranks (those of one replica).
+            let blocks = network.profile.record.blockBytes(ranks: network.groupComm.size)
+            let alone = try timeAllgatherAlone(comm: network.groupComm, blockBytes: network.groupComm.size > 1 ? blocks : [])
             if let trace {
                 try writeTrace(network.profile, comm: launch.comm,
                                label: "rank \(launch.comm.rank) (group\(placement.groupsPerRank > 1 ? "s" : "") \(placement.localGroups.map(String.init).joined(separator: ", ")))",
@@ -73,7 +77,7 @@ struct ProfileCommand: ParsableCommand {
                 c.print(report.table(rank: 0), terminator: "")
                 for r in 1..<report.ranks.count {
                     let rec = report.ranks[r]
-                    let comm = rec.layers.reduce(0) { $0 + ($1.exchangeForward?.seconds ?? 0) + ($1.exchangeBackward?.seconds ?? 0) } + rec.logits.seconds
+                    let comm = rec.layers.reduce(0) { $0 + $1.communicationSeconds } + rec.logits.seconds
                     c.print(String(format: "rank %d: step %.2f ms, communication %.2f ms (%.1f%%)", r,
                                    rec.stepSeconds / Double(rec.steps) * 1e3, comm / Double(rec.steps) * 1e3, 100 * comm / rec.stepSeconds))
                 }

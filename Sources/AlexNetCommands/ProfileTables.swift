@@ -21,10 +21,11 @@ extension ProfileReport {
         func share(_ s: Double) -> String { String(format: "%.1f%%", 100 * s / steps / step) }
         var rows: [[String]] = [["", "fwd ms", "bwd ms", "comm ms", "collectives", "sent KiB", "recv KiB", "share"]]
         for l in r.layers {
-            let comm = (l.exchangeForward?.seconds ?? 0) + (l.exchangeBackward?.seconds ?? 0)
-            let sent = (l.exchangeForward?.bytesSent ?? 0) + (l.exchangeBackward?.bytesSent ?? 0)
-            let recv = (l.exchangeForward?.bytesReceived ?? 0) + (l.exchangeBackward?.bytesReceived ?? 0)
-            let names = [l.exchangeForward.map { "\($0.name) (in)" }, l.exchangeBackward.map { "\($0.name) (grad)" }].compactMap { $0 }
+            let collectives = [l.exchangeForward, l.exchangeBackward, l.gradientSum].compactMap { $0 }
+            let comm = l.communicationSeconds
+            let sent = collectives.reduce(0) { $0 + $1.bytesSent }, recv = collectives.reduce(0) { $0 + $1.bytesReceived }
+            let names = [l.exchangeForward.map { "\($0.name) (in)" }, l.exchangeBackward.map { "\($0.name) (grad)" },
+                         l.gradientSum.map { "\($0.name) (replicas' sum)" }].compactMap { $0 }
             rows.append([l.name, ms(l.forwardSeconds), ms(l.backwardSeconds), comm > 0 || !names.isEmpty ? ms(comm) : "",
                          names.joined(separator: " + "), kib(sent), kib(recv), share(l.forwardSeconds + l.backwardSeconds + comm)])
         }
@@ -36,8 +37,9 @@ extension ProfileReport {
             rows.append(["stop check", "", "", ms(r.controlSeconds), "MPI_Allreduce (outside the step)", "", "", ""])
         }
         rows.append(["unaccounted", ms(r.unaccountedSeconds), "", "", "", "", "", share(r.unaccountedSeconds)])
-        let comm = r.layers.reduce(0) { $0 + ($1.exchangeForward?.seconds ?? 0) + ($1.exchangeBackward?.seconds ?? 0) } + r.logits.seconds
-        let sent = r.layers.reduce(0) { $0 + ($1.exchangeForward?.bytesSent ?? 0) + ($1.exchangeBackward?.bytesSent ?? 0) } + r.logits.bytesSent
+        let comm = r.layers.reduce(0) { $0 + $1.communicationSeconds } + r.logits.seconds
+        let sent = r.layers.reduce(0) { $0 + [$1.exchangeForward, $1.exchangeBackward, $1.gradientSum].compactMap { $0 }.reduce(0) { $0 + $1.bytesSent } }
+            + r.logits.bytesSent
         rows.append(["step", "", "", ms(comm), "", kib(sent), kib(sent), String(format: "%.2f ms", step * 1e3)])
         var widths = [Int](repeating: 0, count: rows[0].count)
         for row in rows { for (i, c) in row.enumerated() { widths[i] = max(widths[i], c.count) } }

@@ -10,7 +10,8 @@ import Foundation
 
 /// The per-layer table of `alexnet-mp summary`: output shape, parameters and multiply-adds per
 /// group and in total, activation memory per image; with `ranks`, what each rank holds.
-public func summaryTable(_ spec: ModelSpec, name: String, ranks: Int = 1, batch: Int = 128, device: DeviceProfile = DeviceProfile()) throws -> String {
+public func summaryTable(_ spec: ModelSpec, name: String, ranks: Int = 1, ranksPerReplica: Int? = nil, batch: Int = 128,
+                         device: DeviceProfile = DeviceProfile()) throws -> String {
     let plans = try spec.plan()
     let G = spec.groups
     func n(_ v: Int) -> String { v.formatted() }
@@ -36,19 +37,29 @@ public func summaryTable(_ spec: ModelSpec, name: String, ranks: Int = 1, batch:
         if k == 0 || k == rows.count - 2 { out += widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n" }
     }
     out += String(format: "%@ parameters; %.1f M multiply-adds (%.2f GFLOP) per image forward\n", n(params), Double(macs) / 1e6, 2 * Double(macs) / 1e9)
-    if ranks > 1 || G > 1 {
-        let placement: Placement
-        do { placement = try Placement(groups: G, ranks: ranks, rank: 0) } catch { throw ModelSpecError("--ranks \(ranks): \(error)") }
+    if ranks > 1 || G > 1 || spec.replicas > 1 {
+        do { _ = try Placement(groups: G, replicas: spec.replicas, ranks: ranks, rank: 0, ranksPerReplica: ranksPerReplica) } catch {
+            throw ModelSpecError("--ranks \(ranks): \(error)")
+        }
+        func mib(_ b: Int) -> String { String(format: "%.1f MiB", Double(b) / 1_048_576) }
         for r in 0..<ranks {
+            let placement = try Placement(groups: G, replicas: spec.replicas, ranks: ranks, rank: r, ranksPerReplica: ranksPerReplica)
             let groups = placement.groups(ofRank: r)
             let held = plans.reduce(0) { $0 + $1.parametersPerGroup * groups.count }
-            out += "rank \(r) of \(ranks): groups \(groups.map(String.init).joined(separator: ", ")), \(n(held)) parameters (\(String(format: "%.1f", Double(held * 4) / 1_048_576)) MiB of weights)\n"
+            let replicas = placement.replica.map { "replica \($0)" } ?? (spec.replicas > 1 ? "replicas 0–\(spec.replicas - 1) in turn" : "")
+            let traffic = StepTraffic(spec: spec, plans: plans, placement: placement, batch: batch)
+            out += "rank \(r) of \(ranks): group\(groups.count == 1 ? "" : "s") \(groups.map(String.init).joined(separator: ", "))\(replicas.isEmpty ? "" : ", " + replicas), \(n(held)) parameters (\(mib(held * 4)) of weights); "
+                + "sends \(mib(traffic.exchanges)) a step to its replica's ranks (exchanges, logits)"
+                + (spec.replicas > 1 ? " and \(mib(traffic.gradientSums)) to the other replicas (gradient sums)" : "") + "\n"
         }
     }
-    let sim = try simulate(spec, batch: batch, device: device, strategy: ranks > 1 ? .paperSplit : .oneDevice)
-    let weights = plans.reduce(0) { $0 + 12 * $1.parametersPerGroup * (ranks > 1 ? G / ranks : G) }
+    // Rank 0's buffers, as its network allocates them (one replica's slice of the minibatch at a time).
+    let p = try Placement(groups: G, replicas: spec.replicas, ranks: ranks, rank: 0, ranksPerReplica: ranksPerReplica)
+    let buffers = BufferPlan(spec: spec, plans: plans, batch: batch / spec.replicas, localGroups: p.localGroups,
+                             ranks: p.ranksPerReplica, replicas: spec.replicas, replicasApart: p.replica != nil)
+    let total = buffers.bytes, weights = buffers.parameterBytes
     out += String(format: "memory per device at batch %d: %.0f MiB (weights, gradients and momentum %.0f MiB; activations, their gradients and workspace %.0f MiB) of a %@'s %.0f MiB%@\n",
-                  batch, Double(sim.memoryBytes) / 1_048_576, Double(weights) / 1_048_576, Double(sim.memoryBytes - weights) / 1_048_576,
-                  device.name, device.memoryBytes / 1_048_576, sim.layerThatTipsOver(device) == nil ? "" : " — does not fit")
+                  batch, Double(total) / 1_048_576, Double(weights) / 1_048_576, Double(total - weights) / 1_048_576,
+                  device.name, device.memoryBytes / 1_048_576, Double(total) <= device.memoryBytes ? "" : " — does not fit")
     return out
 }

@@ -16,6 +16,7 @@ struct Train: ParsableCommand {
     @OptionGroup var configOption: ConfigOption
     @OptionGroup var epochsOption: EpochsOption
     @Option(parsing: .unconditional, help: "Stop after this many training steps in all.") var steps: Int?
+    @OptionGroup var replicaOption: ReplicaOption
     @Option(help: "Data directory (default: the config's data.dir).") var data: String?
     @Option(help: "Run directory to write (default: runs/<config name>-<time>).") var out: String?
     @Option(parsing: .unconditional, help: "Random seed (default: the config's train.seed).") var seed: UInt64?
@@ -37,6 +38,9 @@ struct Train: ParsableCommand {
         if resume != nil && (seed != nil || out != nil) {
             throw ValidationError("--resume continues a run with its own seed and directory: drop --seed and --out.")
         }
+        if resume != nil && replicaOption.replicas != nil {
+            throw ValidationError("--resume continues a run with its own replicas (they are part of the model): drop --replicas.")
+        }
         if resume != nil && configOption.config != nil {
             throw ValidationError("--resume continues a run with its own config.yaml: drop --config (--epochs and --steps still apply).")
         }
@@ -51,18 +55,24 @@ struct Train: ParsableCommand {
             var config = try resumed?.config() ?? RunConfig.load(configOption.path)
             if let epochs = epochsOption.epochs { config.train.epochs = epochs }
             if let seed { config.train.seed = seed }
+            if let replicas = replicaOption.replicas { config.model.replicas = replicas }
             if let data { config.data.dir = data }
             do { try config.validate() } catch { throw ConfigError("\(error)") }
-            let session = try launch.session(config, deviceMemory: !ignoreMemoryLimit)
+            let session = try launch.session(config, deviceMemory: !ignoreMemoryLimit, ranksPerReplica: replicaOption.ranksPerReplica)
             let network = session.network, spec = config.model
             let batcher = try RunData.load(config).batcher
             _ = try Trainer.stepsPerEpoch(batcher, batch: config.train.batch)
             launch.announceBLAS()
-            let (run, runID) = try resumed.map { ($0, $0.info()?.runID) } ?? makeRunDirectory(config, launch: launch)
+            let (run, runID) = try resumed.map { ($0, $0.info()?.runID) } ?? makeRunDirectory(config, launch: launch, placement: session.placement)
 
             let perRank = try launch.comm.allgather(Double(network.localParameterCount))
-            launch.console.print("model \(config.name): \(spec.groups) group\(spec.groups == 1 ? "" : "s") on \(launch.comm.size) rank\(launch.comm.size == 1 ? "" : "s"), \(try spec.parameterCount().formatted()) parameters; "
-                + perRank.enumerated().map { "rank \($0.offset) holds \(Int($0.element).formatted()) (groups \(session.placement.groups(ofRank: $0.offset).map(String.init).joined(separator: ", ")))" }.joined(separator: ", "))
+            let place = session.placement
+            launch.console.print("model \(config.name): \(spec.groups) group\(spec.groups == 1 ? "" : "s")\(spec.replicas > 1 ? " × \(spec.replicas) replicas" : "") on \(launch.comm.size) rank\(launch.comm.size == 1 ? "" : "s"), \(try spec.parameterCount().formatted()) parameters; "
+                + perRank.enumerated().map { r in
+                    let replica = place.replica == nil ? "" : ", replica \(r.offset / place.ranksPerReplica)"
+                    let groups = place.groups(ofRank: r.offset)
+                    return "rank \(r.offset) holds \(Int(r.element).formatted()) (group\(groups.count == 1 ? "" : "s") \(groups.map(String.init).joined(separator: ", "))\(replica))"
+                }.joined(separator: ", "))
             launch.console.print("data: \(batcher.train.count) training and \(batcher.test.count) validation images of \(batcher.train.height)×\(batcher.train.width); run directory \(run.path)")
 
             var options = TrainOptions(outDir: run.path, maxSteps: steps, logEvery: logEvery, profile: profile, trace: trace)
@@ -92,11 +102,12 @@ struct Train: ParsableCommand {
     /// Rank 0 makes the run directory (`--out`, or `runs/<name>-<time>`) with config.yaml and
     /// run.yaml, and tells every rank its path and the run's id, or the refusal every rank then
     /// stops with.
-    func makeRunDirectory(_ config: RunConfig, launch: Launch) throws -> (RunDirectory, String?) {
+    func makeRunDirectory(_ config: RunConfig, launch: Launch, placement: Placement) throws -> (RunDirectory, String?) {
         var message = [UInt8]()
         if launch.comm.rank == 0 {
             let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
-            let info = RunInfo(ranks: launch.comm.size, groups: config.model.groups, coresPerRank: launch.cores,
+            let info = RunInfo(ranks: launch.comm.size, groups: config.model.groups, ranksPerReplica: placement.ranksPerReplica,
+                               coresPerRank: launch.cores,
                                blasCore: BLAS.coreName, elementwiseKernels: ElementwiseKernels.isa,
                                command: CommandLine.arguments.joined(separator: " "))
             do {

@@ -119,21 +119,24 @@ public final class Batcher: @unchecked Sendable {
         }
     }
 
-    /// Fills `input` (`[C][N][crop][crop]`) and `labels` with minibatch `step` of `epoch`.
-    public func fillTraining(epoch: Int, step: Int, batch N: Int, input: UnsafeMutablePointer<Float>,
-                             labels: UnsafeMutablePointer<Int32>) {
+    /// Fills `input` (`[C][n][crop][crop]`) and `labels` with minibatch `step` of `epoch` (`N`
+    /// images), or with slice `part.index` of its `part.of` equal slices (n = N / part.of images:
+    /// the minibatch's images part.index·n ..< (part.index + 1)·n).
+    public func fillTraining(epoch: Int, step: Int, batch N: Int, part: (index: Int, of: Int) = (0, 1),
+                             input: UnsafeMutablePointer<Float>, labels: UnsafeMutablePointer<Int32>) {
         let perm = permutation(epoch: epoch)
-        for n in 0..<N {
-            let index = perm[step * N + n]
+        let n = N / part.of, first = step * N + part.index * n
+        for k in 0..<n {
+            let index = perm[first + k]
             let room = train.height - augmentation.crop, roomX = train.width - augmentation.crop
             var crop = RandomStream(seed: seed, .crop, epoch, index)
             var oy = crop.below(room + 1), ox = crop.below(roomX + 1)
             if !augmentation.randomCrop { oy = room / 2; ox = roomX / 2 }
             var flipStream = RandomStream(seed: seed, .flip, epoch, index)
             let flip = augmentation.flip && flipStream.uniform() < 0.5
-            write(train, index: index, slot: n, batch: N, oy: oy, ox: ox, flip: flip,
+            write(train, index: index, slot: k, batch: n, oy: oy, ox: ox, flip: flip,
                   offset: colourOffset(epoch: epoch, index: index), input: input)
-            labels[n] = train.labels[index]
+            labels[k] = train.labels[index]
         }
     }
 

@@ -7,6 +7,7 @@ import AlexNetCore
 ///       input: {channels: 3, height: 227, width: 227}
 ///       classes: 1000
 ///       groups: 2                  # the paper's GPUs (default 1)
+///       replicas: 1                # slices of each minibatch, gradients summed (default 1)
 ///       init: paper                # or he (default paper)
 ///       lrn: {k: 2, n: 5, alpha: 1.0e-4, beta: 0.75}   # the paper's (the default)
 ///       pool: {size: 3, stride: 2}                      # the paper's (the default)
@@ -18,16 +19,20 @@ public struct ModelSpec: Equatable, Sendable {
     public var classes: Int
     /// The paper's GPUs: every layer's kernels are split evenly between the groups.
     public var groups: Int
+    /// Equal slices each minibatch is cut into: each slice's gradient is computed apart and the
+    /// slices' gradients are summed in replica order before one update (data parallelism across
+    /// copies of the paper's split). Part of the model, like `groups`: fixed for a run.
+    public var replicas: Int
     public var initScheme: InitScheme
     public var lrn: LRNParameters
     public var pool: PoolParameters
     public var layers: [LayerSpec]
 
-    public init(inputChannels: Int, inputHeight: Int, inputWidth: Int, classes: Int, groups: Int,
+    public init(inputChannels: Int, inputHeight: Int, inputWidth: Int, classes: Int, groups: Int, replicas: Int = 1,
                 initScheme: InitScheme, lrn: LRNParameters = .paper, pool: PoolParameters = .paper,
                 layers: [LayerSpec]) {
         self.inputChannels = inputChannels; self.inputHeight = inputHeight; self.inputWidth = inputWidth
-        self.classes = classes; self.groups = groups; self.initScheme = initScheme; self.lrn = lrn
+        self.classes = classes; self.groups = groups; self.replicas = replicas; self.initScheme = initScheme; self.lrn = lrn
         self.pool = pool; self.layers = layers
     }
 }
@@ -93,7 +98,7 @@ public struct ModelSpecError: Error, CustomStringConvertible {
 // MARK: - The `model:` section
 
 extension ModelSpec: Codable {
-    enum CodingKeys: String, CodingKey, CaseIterable { case input, classes, groups, initScheme = "init", lrn, pool, layers }
+    enum CodingKeys: String, CodingKey, CaseIterable { case input, classes, groups, replicas, initScheme = "init", lrn, pool, layers }
     struct Input: Codable {
         var channels: Int, height: Int, width: Int
         enum CodingKeys: String, CodingKey, CaseIterable { case channels, height, width }
@@ -112,6 +117,7 @@ extension ModelSpec: Codable {
         inputChannels = input.channels; inputHeight = input.height; inputWidth = input.width
         classes = try c.decode(Int.self, forKey: .classes)
         groups = try c.decodeIfPresent(Int.self, forKey: .groups) ?? 1
+        replicas = try c.decodeIfPresent(Int.self, forKey: .replicas) ?? 1
         initScheme = try c.decodeIfPresent(InitScheme.self, forKey: .initScheme) ?? .paper
         lrn = try c.decodeIfPresent(LRNParameters.self, forKey: .lrn) ?? .paper
         pool = try c.decodeIfPresent(PoolParameters.self, forKey: .pool) ?? .paper
@@ -128,14 +134,14 @@ extension ModelSpec: Codable {
 
     /// The section as written: every value, in the config's key order.
     private struct Written: Encodable {
-        let input: Input, classes: Int, groups: Int, initScheme: InitScheme, lrn: LRNParameters, pool: PoolParameters
+        let input: Input, classes: Int, groups: Int, replicas: Int, initScheme: InitScheme, lrn: LRNParameters, pool: PoolParameters
         let layers: [LayerSpec]
-        enum CodingKeys: String, CodingKey { case input, classes, groups, initScheme = "init", lrn, pool, layers }
+        enum CodingKeys: String, CodingKey { case input, classes, groups, replicas, initScheme = "init", lrn, pool, layers }
     }
 
     public func encode(to encoder: Encoder) throws {
         try Written(input: Input(channels: inputChannels, height: inputHeight, width: inputWidth), classes: classes, groups: groups,
-                    initScheme: initScheme, lrn: lrn, pool: pool, layers: layers).encode(to: encoder)
+                    replicas: replicas, initScheme: initScheme, lrn: lrn, pool: pool, layers: layers).encode(to: encoder)
     }
 }
 
@@ -239,6 +245,7 @@ extension ModelSpec {
             }
         }
         try within(groups, "model.groups", from: 1)
+        try checkRange("model.replicas", replicas, 1...1024)
         try within(inputChannels, "model.input.channels", from: 1)
         try within(inputHeight, "model.input.height", from: 1)
         try within(inputWidth, "model.input.width", from: 1)

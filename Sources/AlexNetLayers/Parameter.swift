@@ -4,7 +4,11 @@ import AlexNetCore
 public final class Parameter {
     public let name: String
     public let value: Tensor
+    /// The gradient of the minibatch slice just back-propagated (what a layer's backward writes).
     public let grad: Tensor
+    /// The gradient summed over the model's replicas, what the update reads: the same memory as
+    /// `grad` with one replica.
+    public let sum: Tensor
     public let momentum: Tensor
     /// Weight decay applies to weights, not biases, as in cuda-convnet's layer definitions.
     public let decays: Bool
@@ -15,11 +19,12 @@ public final class Parameter {
                   momentum: Tensor(name + ".momentum", shape), decays: decays)
     }
 
-    /// A parameter over tensors it is given (views into a network's arena).
-    public init(_ name: String, value: Tensor, grad: Tensor, momentum: Tensor, decays: Bool) {
-        precondition(value.shape == grad.shape && value.shape == momentum.shape, "parameter \(name): shapes differ")
+    /// A parameter over tensors it is given (views into a network's arena); `sum` nil: `grad`.
+    public init(_ name: String, value: Tensor, grad: Tensor, sum: Tensor? = nil, momentum: Tensor, decays: Bool) {
+        precondition(value.shape == grad.shape && value.shape == momentum.shape && (sum?.shape ?? grad.shape) == grad.shape,
+                     "parameter \(name): shapes differ")
         self.name = name
-        self.value = value; self.grad = grad; self.momentum = momentum
+        self.value = value; self.grad = grad; self.sum = sum ?? grad; self.momentum = momentum
         self.decays = decays
     }
 

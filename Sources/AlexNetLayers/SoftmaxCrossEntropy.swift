@@ -11,15 +11,20 @@ public enum SoftmaxCrossEntropy {
         public var images: Int
         /// Images with a logit that is not finite (counted as errors at every k).
         public var nonFinite: Int = 0
+
+        public init(loss: Double, errorsTop1: Int, errorsTop5: Int, images: Int, nonFinite: Int = 0) {
+            self.loss = loss; self.errorsTop1 = errorsTop1; self.errorsTop5 = errorsTop5; self.images = images; self.nonFinite = nonFinite
+        }
     }
 
     /// Loss and error counts of the first `valid` images; when `dlogits` is given, writes
-    /// `(softmax − onehot)/valid` for them (0 for the padding columns).
+    /// `(softmax − onehot)/M` for them (0 for the padding columns), M the images the mean loss is
+    /// over: `valid`, or `gradientImages` when this batch is a slice of a larger minibatch.
     @discardableResult
     public static func forward(logits: UnsafePointer<Float>, labels: UnsafePointer<Int32>, classes K: Int, batch N: Int,
                                valid: Int? = nil, dlogits: UnsafeMutablePointer<Float>? = nil,
-                               probabilities: UnsafeMutablePointer<Float>? = nil) -> Result {
-        let V = valid ?? N
+                               probabilities: UnsafeMutablePointer<Float>? = nil, gradientImages: Int? = nil) -> Result {
+        let V = valid ?? N, M = Double(gradientImages ?? V)
         var loss = 0.0, e1 = 0, e5 = 0, bad = 0
         for n in 0..<N {
             if n >= V {
@@ -41,7 +46,7 @@ public enum SoftmaxCrossEntropy {
                 for k in 0..<K {
                     let pk = Foundation.exp(Double(logits[k * N + n]) - logSum)
                     probabilities?[k * N + n] = Float(pk)
-                    dlogits?[k * N + n] = Float((pk - (k == label ? 1 : 0)) / Double(V))
+                    dlogits?[k * N + n] = Float((pk - (k == label ? 1 : 0)) / M)
                 }
             }
         }

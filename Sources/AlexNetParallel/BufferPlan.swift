@@ -25,6 +25,10 @@ public struct BufferPlan: Sendable {
         // stage
         case y, yGradient, lrnOutput, lrnGradient, lrnScale, poolIndex, dropoutMask, out, outGradient
         case weight, weightGradient, weightMomentum, bias, biasGradient, biasMomentum
+        /// This replica's gradients of the stage's weight and bias, back to back (padded to a
+        /// multiple of the replicas), their sum over the replicas (what the update reads; the same
+        /// memory with one replica), and the other replicas' blocks of the sum while it is under way.
+        case gradients, gradientSum, gradientsReceived
         // exchange
         case gathered, gatheredGradient, flat, mapsGradient, inputGradient(local: Int), received
     }
@@ -54,14 +58,20 @@ public struct BufferPlan: Sendable {
     public private(set) var buffers: [Buffer] = []
     private var index: [Key: Int] = [:]
 
-    /// The buffers of a rank holding `localGroups` of every layer, for `batch` images.
-    public init(spec: ModelSpec, plans: [LayerPlan], batch: Int, localGroups: [Int], ranks: Int) {
-        self.init(spec: spec, plans: plans, ranks: ranks) { _ in Share(groups: localGroups, images: batch) }
+    /// The buffers of a rank holding `localGroups` of every layer, for `batch` images at a time;
+    /// `ranks`: the ranks of its replica (the group communicator); `replicas`: the model's,
+    /// `replicasApart`: whether the replicas' gradients are summed over ranks.
+    public init(spec: ModelSpec, plans: [LayerPlan], batch: Int, localGroups: [Int], ranks: Int, replicas: Int = 1,
+                replicasApart: Bool = false) {
+        self.init(spec: spec, plans: plans, ranks: ranks, replicas: replicas, replicasApart: replicasApart) { _ in
+            Share(groups: localGroups, images: batch)
+        }
     }
 
     /// The buffers of a device that holds `share(layer)` of each layer (the simulator's
     /// strategies hold different shares of different layers).
-    public init(spec: ModelSpec, plans: [LayerPlan], ranks: Int, share: (LayerPlan) -> Share) {
+    public init(spec: ModelSpec, plans: [LayerPlan], ranks: Int, replicas: Int = 1, replicasApart: Bool = false,
+                share: (LayerPlan) -> Share) {
         let G = spec.groups
         let first = share(plans[0]), last = share(plans[plans.count - 1])
         add(.network, .input, "input", [spec.inputChannels, first.images, spec.inputHeight, spec.inputWidth])
@@ -131,13 +141,26 @@ public struct BufferPlan: Sendable {
                 if p.spec.dropout > 0 { add(st, .dropoutMask, n + ".mask", yShape, layer: l) }
                 let w = [K, p.fanIn], b = [K]
                 add(st, .weight, n + ".weight", w, layer: l)
-                add(st, .weightGradient, n + ".weight.grad", w, layer: l)
                 add(st, .weightMomentum, n + ".weight.momentum", w, layer: l)
                 add(st, .bias, n + ".bias", b, layer: l)
-                add(st, .biasGradient, n + ".bias.grad", b, layer: l)
                 add(st, .biasMomentum, n + ".bias.momentum", b, layer: l)
+                // The gradients back to back, so that one collective sums a stage's over the replicas.
+                let block = BufferPlan.gradientBlock(weights: K * p.fanIn, biases: K, replicas: replicas)
+                add(st, .gradients, n + ".grad", [replicas * block], layer: l)
+                add(st, .weightGradient, n + ".weight.grad", w, view: (Key(st, .gradients), 0), layer: l)
+                add(st, .biasGradient, n + ".bias.grad", b, view: (Key(st, .gradients), K * p.fanIn), layer: l)
+                add(st, .gradientSum, n + ".grad.sum", [replicas * block], view: replicas == 1 ? (Key(st, .gradients), 0) : nil, layer: l)
+                if replicasApart && replicas > 1 {
+                    add(st, .gradientsReceived, n + ".grad.received", [(replicas - 1) * block], layer: l)
+                }
             }
         }
+    }
+
+    /// Floats of one replica's block of a stage's gradients: weights and biases, padded so that
+    /// the replicas' blocks tile them exactly.
+    public static func gradientBlock(weights: Int, biases: Int, replicas: Int) -> Int {
+        (weights + biases + replicas - 1) / replicas
     }
 
     private mutating func add(_ owner: Owner, _ role: Role, _ name: String, _ shape: [Int],
@@ -155,6 +178,12 @@ public struct BufferPlan: Sendable {
     public var bytes: Int { buffers.reduce(0) { $0 + ($1.view == nil ? 4 * $1.count : 0) } }
     /// Bytes of layer `layer`'s own buffers (its stages' and its crossing's).
     public func bytes(layer: Int) -> Int { buffers.reduce(0) { $0 + ($1.view == nil && $1.layer == layer ? 4 * $1.count : 0) } }
+    /// Bytes of the parameters' own buffers: values, momenta, gradients and their sums.
+    public var parameterBytes: Int {
+        let roles: Set<Role> = [.weight, .weightMomentum, .bias, .biasMomentum, .gradients, .gradientSum, .gradientsReceived]
+        return buffers.reduce(0) { $0 + ($1.view == nil && roles.contains($1.key.role) ? 4 * $1.count : 0) }
+    }
+
     /// Bytes of the network's own buffers (input, labels, logits, workspaces).
     public var networkBytes: Int { buffers.reduce(0) { $0 + ($1.view == nil && $1.layer == nil ? 4 * $1.count : 0) } }
 }

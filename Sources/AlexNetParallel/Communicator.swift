@@ -26,6 +26,8 @@ public protocol Communicator: AnyObject {
     /// Every rank's bytes, in rank order, on `root` (an empty array elsewhere).
     func gather(_ bytes: [UInt8], root: Int) throws -> [[UInt8]]
     func barrier() throws
+    /// The ranks with the same `color`, ordered by `key` (MPI_Comm_split): a collective.
+    func split(color: Int, key: Int) throws -> Communicator
     /// Ends every rank of the job now, with a non-zero exit code.
     func abort(code: Int32) -> Never
 }
@@ -67,6 +69,7 @@ public final class LocalCommunicator: Communicator {
     public func broadcast(_ bytes: inout [UInt8], root: Int) {}
     public func gather(_ bytes: [UInt8], root: Int) -> [[UInt8]] { [bytes] }
     public func barrier() {}
+    public func split(color: Int, key: Int) -> Communicator { LocalCommunicator() }
     public func abort(code: Int32) -> Never { exit(code) }
 }
 

@@ -7,12 +7,16 @@ import Foundation
 public final class MPICommunicator: Communicator {
     public let rank: Int
     public let size: Int
-    private let comm = cmpi_comm_world()
+    private let comm: MPI_Comm?
     /// The MPI communicator, for the collectives of this file.
     fileprivate var handle: MPI_Comm? { comm }
+    /// Whether this object made the communicator (a split) and frees it.
+    private let owned: Bool
 
     /// Starts MPI. Call once, after any re-exec and before anything else talks to MPI.
     public init() throws {
+        comm = cmpi_comm_world()
+        owned = false
         var provided: Int32 = 0
         var argc = CommandLine.argc
         var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
@@ -24,6 +28,26 @@ public final class MPICommunicator: Communicator {
         MPI_Comm_rank(comm, &r)
         MPI_Comm_size(comm, &s)
         rank = Int(r); size = Int(s)
+    }
+
+    private init(split: MPI_Comm?) {
+        comm = split
+        owned = true
+        MPI_Comm_set_errhandler(comm, cmpi_errors_return())
+        var r: Int32 = 0, s: Int32 = 0
+        MPI_Comm_rank(comm, &r)
+        MPI_Comm_size(comm, &s)
+        rank = Int(r); size = Int(s)
+    }
+
+    deinit {
+        if owned { var c = comm; MPI_Comm_free(&c) }
+    }
+
+    public func split(color: Int, key: Int) throws -> Communicator {
+        var out: MPI_Comm?
+        try check(MPI_Comm_split(comm, Int32(color), Int32(key), &out), "MPI_Comm_split")
+        return MPICommunicator(split: out)
     }
 
     /// True when this process was started by mpirun (Open MPI sets these variables).

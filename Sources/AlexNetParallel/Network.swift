@@ -11,12 +11,29 @@ public protocol ParameterUpdate: Sendable {
 /// the layers that read every group, and the gathered logits. One rank holding every group
 /// and one rank per group run this same code; only the communicator differs. Every buffer is
 /// in one `Arena`, laid out by the rank's `BufferPlan`.
+///
+/// With replicas, a forward and backward pass computes one slice of the minibatch (`batch`
+/// images of `globalBatch`): a rank computes its replicas' slices in turn, adding their
+/// gradients in replica order (`accumulateGradients`), or, with a rank per replica, sums them
+/// over the replica communicator (a reduce-scatter started as soon as a layer's gradients are
+/// ready, finished with an all-gather before the update).
 public final class Network {
     public let spec: ModelSpec
     public let plans: [LayerPlan]
+    /// Images of one forward pass: the minibatch's slice of one replica.
     public let batch: Int
+    /// Images of the whole minibatch (all replicas' slices).
+    public var globalBatch: Int { batch * placement.replicas }
     public let placement: Placement
+    /// The replicas this rank computes, in turn (kept: the placement makes a new array each time).
+    public let localReplicas: [Int]
+    /// Every rank of the job (the agreement on stopping, the checkpoints).
     public let comm: Communicator
+    /// The ranks of this rank's replica: the exchanges and the logits' gather.
+    public let groupComm: Communicator
+    /// The ranks that hold this rank's groups in the other replicas: the gradient sums (one rank
+    /// when the replicas are computed in turn).
+    public let replicaComm: Communicator
     public let seed: UInt64
     /// Every buffer this rank holds (names, shapes, owners), and the one allocation behind them.
     public let buffers: BufferPlan
@@ -36,7 +53,7 @@ public final class Network {
     private var workers: GroupWorkers?
     /// What the group workers run next (set before `workers.run()`).
     private var work: (layer: Int, pass: Pass) = (0, .update)
-    private enum Pass { case forward(training: Bool, step: Int), backward(BackwardPart), update }
+    private enum Pass { case forward(training: Bool, step: Int, replica: Int), backward(BackwardPart), update }
     /// The update `update(_:learningRate:)` is applying.
     private var rule: (update: ParameterUpdate, learningRate: Double)?
     public let profile: Profile
@@ -50,10 +67,17 @@ public final class Network {
         self.concurrentGroups = concurrentGroups
         precondition(comm.size == placement.ranks && comm.rank == placement.rank, "communicator and placement disagree")
         self.spec = spec; self.batch = batch; self.placement = placement; self.comm = comm; self.seed = seed
+        localReplicas = placement.localReplicas
+        // With a rank per replica: the ranks of my replica (rank order = group order), and the
+        // ranks of my groups in every replica (rank order = replica order).
+        let groupComm = try placement.replica.map { try comm.split(color: $0, key: placement.rankInReplica) } ?? comm
+        let replicaComm = try placement.replica.map { try comm.split(color: placement.rankInReplica, key: $0) } ?? LocalCommunicator()
+        self.groupComm = groupComm; self.replicaComm = replicaComm
         let plans = try spec.plan()
         self.plans = plans
         let local = placement.localGroups, N = batch
-        buffers = BufferPlan(spec: spec, plans: plans, batch: N, localGroups: local, ranks: placement.ranks)
+        buffers = BufferPlan(spec: spec, plans: plans, batch: N, localGroups: local, ranks: placement.ranksPerReplica,
+                             replicas: placement.replicas, replicasApart: placement.replica != nil)
         let arena = Arena(buffers)
         self.arena = arena
         input = arena.tensor(.network, .input)
@@ -63,7 +87,7 @@ public final class Network {
         probabilities = arena.tensor(.network, .probabilities)
         let exchanges = plans.map { p in
             p.crossing ? Exchange(plan: p, previous: plans[p.index - 1], groups: spec.groups, localGroups: local.count,
-                                  batch: N, arena: arena, comm: comm) : nil
+                                  batch: N, arena: arena, comm: groupComm) : nil
         }
         var stages: [[Stage]] = []
         for p in plans {
@@ -87,11 +111,28 @@ public final class Network {
         self.exchanges = exchanges
         parameters = stages.flatMap { $0.flatMap { $0.parameters } }
         localGroupParameters = local.indices.map { i in stages.flatMap { $0[i].parameters } }
-        profile = Profile(layers: plans.map { $0.spec.name })
+        let profile = Profile(layers: plans.map { $0.spec.name })
+        self.profile = profile
         for (l, ex) in exchanges.enumerated() where ex?.communicates == true {
-            profile.describeExchange(layer: l, blockBytes: ex!.blockBytes, ranks: comm.size)
+            profile.describeExchange(layer: l, blockBytes: ex!.blockBytes, ranks: groupComm.size)
         }
-        profile.describeLogits(blockBytes: 4 * logitsPerRank, ranks: comm.size)
+        profile.describeLogits(blockBytes: 4 * spec.classes / spec.groups * N * placement.groupsPerRank, ranks: groupComm.size)
+        // The replicas' gradient sums, one per stage, made once over its buffers.
+        let R = placement.replicas
+        let gradientSums: [[ReduceScatter]] = placement.replica == nil ? [] : stages.map { row in
+            row.map { s in
+                let block = s.gradients.count / R
+                return replicaComm.makeReduceScatter(send: s.gradients.data, recv: s.gradientSum.data + replicaComm.rank * block,
+                                                     countPerRank: block,
+                                                     scratch: arena.floats(.stage(layer: s.plan.index, group: s.group), .gradientsReceived),
+                                                     tag: 1000 + 64 * s.plan.index + s.group)
+            }
+        }
+        self.gradientSums = gradientSums
+        pendingSums = gradientSums.map { $0.map { _ in nil } }
+        for (l, row) in stages.enumerated() where !gradientSums.isEmpty {
+            profile.describeGradientSum(layer: l, blockBytes: row.reduce(0) { $0 + 4 * $1.gradients.count / R }, ranks: R)
+        }
         initialise()
         if concurrentGroups && local.count > 1 {
             workers = GroupWorkers(count: local.count) { [unowned self] i in runWork(group: i) }
@@ -99,6 +140,11 @@ public final class Network {
     }
 
     deinit { workers?.stop() }
+
+    /// The replicas' gradient sums, per layer and local group (none when the replicas are
+    /// computed in turn), and those under way.
+    private let gradientSums: [[ReduceScatter]]
+    private var pendingSums: [[PendingReduceScatter?]]
 
     /// The logits of this rank's groups: a block of the all-gather.
     private var logitsPerRank: Int { spec.classes / spec.groups * batch * placement.groupsPerRank }
@@ -148,24 +194,25 @@ public final class Network {
     /// Runs the minibatch in `input` through every layer, as the paper's figure 2 draws it: the
     /// crossing in front of a layer that reads every group, then the layer on every local group;
     /// leaves all classes' logits in `logits`.
-    public func forward(training: Bool, step: Int) throws {
+    public func forward(training: Bool, step: Int, replica: Int = 0) throws {
         for l in plans.indices {
             if let ex = exchanges[l], ex.communicates { try profile.measure(.gather(l)) { try ex.gather() } }
             profile.measure(.forward(l)) {
                 exchanges[l]?.flatten()
-                eachGroup(layer: l, .forward(training: training, step: step))
+                eachGroup(layer: l, .forward(training: training, step: step, replica: replica))
             }
         }
-        try profile.measure(.logits) { try comm.allgatherInPlace(logits.data, countPerRank: logitsPerRank) }
+        try profile.measure(.logits) { try groupComm.allgatherInPlace(logits.data, countPerRank: logitsPerRank) }
     }
 
     /// Loss and error counts of the first `valid` images of the batch; with `gradient`, also
     /// `dlogits` for `backward`. Every rank computes the same numbers from the same logits.
     @discardableResult
     public func loss(valid: Int? = nil, gradient: Bool) -> SoftmaxCrossEntropy.Result {
+        // The gradient of the whole minibatch's mean loss: each slice divides by all its images.
         SoftmaxCrossEntropy.forward(logits: logits.data, labels: labels, classes: spec.classes, batch: batch,
                                     valid: valid, dlogits: gradient ? dlogits.data : nil,
-                                    probabilities: probabilities.data)
+                                    probabilities: probabilities.data, gradientImages: placement.replicas > 1 ? globalBatch : nil)
     }
 
     /// Back-propagates `dlogits`, leaving every local parameter's gradient in `grad`.
@@ -175,20 +222,44 @@ public final class Network {
     /// weight gradients are computed while it runs. A rank that reaches the exchange before the
     /// other does useful work instead of waiting; the profile counts only the time spent in
     /// the start and the finish as communication.
-    public func backward() throws {
+    ///
+    /// `turn`: which of this rank's replicas this slice is (0 for the first): with replicas
+    /// computed in turn, each layer's gradients are added into their sum as soon as they are
+    /// ready; with a rank per replica, each layer's sum over the replicas is started then, and
+    /// `finishGradientSums` completes them all.
+    public func backward(turn: Int = 0) throws {
         for l in plans.indices.reversed() {
-            guard let ex = exchanges[l] else {
-                profile.measure(.backward(l)) { eachGroup(layer: l, .backward(.all)) }
-                continue
+            if let ex = exchanges[l], ex.communicates {
+                profile.measure(.backward(l)) { eachGroup(layer: l, .backward(.data)); ex.sumLocalGradients() }
+                let scatter = try profile.measure(.scatterStart(l)) { try ex.startScatter() }
+                profile.measure(.backward(l)) { eachGroup(layer: l, .backward(.weights)) }
+                try profile.measure(.scatterFinish(l)) { try scatter.finish() }
+            } else {
+                profile.measure(.backward(l)) { eachGroup(layer: l, .backward(.all)); exchanges[l]?.passGradientBack() }
             }
-            guard ex.communicates else {
-                profile.measure(.backward(l)) { eachGroup(layer: l, .backward(.all)); ex.passGradientBack() }
-                continue
+            // This layer's gradients are complete: into the sum over the replicas.
+            if !gradientSums.isEmpty {
+                try profile.measure(.gradientSumStart(l)) {
+                    for i in gradientSums[l].indices { pendingSums[l][i] = try gradientSums[l][i].start() }
+                }
+            } else if placement.replicas > 1 {
+                profile.measure(.backward(l)) { for s in stages[l] { s.accumulateGradients(first: turn == 0) } }
             }
-            profile.measure(.backward(l)) { eachGroup(layer: l, .backward(.data)); ex.sumLocalGradients() }
-            let scatter = try profile.measure(.scatterStart(l)) { try ex.startScatter() }
-            profile.measure(.backward(l)) { eachGroup(layer: l, .backward(.weights)) }
-            try profile.measure(.scatterFinish(l)) { try scatter.finish() }
+        }
+    }
+
+    /// Completes the replicas' gradient sums that `backward` started (nothing to do when the
+    /// replicas are computed in turn): each stage's block of the sum, added in replica order,
+    /// then every block gathered, so that every replica updates with the same sum.
+    public func finishGradientSums() throws {
+        for l in plans.indices.reversed() where !gradientSums.isEmpty {
+            try profile.measure(.gradientSumFinish(l)) {
+                for (i, s) in stages[l].enumerated() {
+                    try pendingSums[l][i]?.finish()
+                    pendingSums[l][i] = nil
+                    try replicaComm.allgatherInPlace(s.gradientSum.data, countPerRank: s.gradientSum.count / placement.replicas)
+                }
+            }
         }
     }
 
@@ -207,8 +278,8 @@ public final class Network {
     private func runWork(group i: Int) {
         let s = stages[work.layer][i]
         switch work.pass {
-        case .forward(let training, let step):
-            s.forward(training: training, seed: seed, step: step, lrn: spec.lrn, pool: spec.pool)
+        case .forward(let training, let step, let replica):
+            s.forward(training: training, seed: seed, step: step, replica: replica, lrn: spec.lrn, pool: spec.pool)
         case .backward(let part):
             s.backward(part, lrn: spec.lrn, pool: spec.pool)
         case .update:

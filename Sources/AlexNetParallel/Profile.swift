@@ -18,6 +18,8 @@ public final class Profile {
     public let layers: [String]
     public var forward: [Double], backward: [Double]
     public var exchangeForward: [Collective], exchangeBackward: [Collective]
+    /// Each layer's gradients summed over the replicas (with a rank per replica).
+    public var gradientSum: [Collective]
     public var logits = Collective(name: "MPI_Allgather")
     public var data = 0.0, loss = 0.0, update = 0.0
     /// The per-step agreement on stopping (one tiny all-reduce).
@@ -35,15 +37,18 @@ public final class Profile {
         /// The exchange in front of layer l: the forward all-gather; the start and the finish of
         /// the backward reduce-scatter (one call, timed in two parts).
         case gather(Int), scatterStart(Int), scatterFinish(Int)
+        /// Layer l's gradients summed over the replicas: started when they are ready, finished
+        /// (with the all-gather of the sum) before the update.
+        case gradientSumStart(Int), gradientSumFinish(Int)
         /// The logits' all-gather; the trainer's pieces of a step; the stop check after it.
         case logits, data, loss, update, control
     }
 
     /// Span names, built once: building a string in the step would allocate.
-    private let names: (forward: [String], backward: [String], gather: [String], scatter: [String])
+    private let names: (forward: [String], backward: [String], gather: [String], scatter: [String], gradientSum: [String])
     /// Bytes this rank contributes to each collective per call ([layer]; the logits' apart).
-    private var gatherBlock: [Int], scatterBlock: [Int], logitsBlock = 0
-    private var ranks = 1
+    private var gatherBlock: [Int], scatterBlock: [Int], logitsBlock = 0, sumBlock: [Int]
+    private var ranks = 1, replicas = 1
 
     init(layers: [String]) {
         self.layers = layers
@@ -52,9 +57,11 @@ public final class Profile {
         exchangeForward = Array(repeating: Collective(), count: layers.count)
         exchangeBackward = exchangeForward
         names = (layers.map { "\($0) forward" }, layers.map { "\($0) backward" },
-                 layers.map { "\($0) all-gather" }, layers.map { "\($0) reduce-scatter" })
+                 layers.map { "\($0) all-gather" }, layers.map { "\($0) reduce-scatter" }, layers.map { "\($0) gradient sum" })
         gatherBlock = Array(repeating: 0, count: layers.count)
         scatterBlock = gatherBlock
+        sumBlock = gatherBlock
+        gradientSum = Array(repeating: Collective(), count: layers.count)
     }
 
     /// Names the collectives of layer `layer`'s exchange and the bytes this rank contributes per call.
@@ -67,6 +74,14 @@ public final class Profile {
     }
 
     func describeLogits(blockBytes: Int, ranks: Int) { logitsBlock = blockBytes; self.ranks = ranks }
+
+    /// Names layer `layer`'s gradient sum over `replicas` replica ranks and the bytes of this
+    /// rank's block of it (a reduce-scatter and an all-gather: each moves (R − 1) blocks).
+    func describeGradientSum(layer: Int, blockBytes: Int, ranks replicas: Int) {
+        gradientSum[layer].name = "MPI_Isend/Irecv reduce-scatter + MPI_Allgather"
+        sumBlock[layer] = blockBytes
+        self.replicas = replicas
+    }
 
     /// Runs `body` and counts its wall time (and, for a collective, a call and its bytes) where
     /// `event` says; with a trace, also as a span. Bookkeeping around the algorithm, not in it.
@@ -96,6 +111,7 @@ public final class Profile {
         case .backward(let l): return names.backward[l]
         case .gather(let l): return names.gather[l]
         case .scatterStart(let l), .scatterFinish(let l): return names.scatter[l]
+        case .gradientSumStart(let l), .gradientSumFinish(let l): return names.gradientSum[l]
         case .logits: return "logits all-gather"
         case .data: return "data"
         case .loss: return "loss"
@@ -107,7 +123,7 @@ public final class Profile {
     private func category(_ e: Event) -> String {
         switch e {
         case .forward, .backward, .loss, .update: return "compute"
-        case .gather, .scatterStart, .scatterFinish, .logits, .control: return "communication"
+        case .gather, .scatterStart, .scatterFinish, .gradientSumStart, .gradientSumFinish, .logits, .control: return "communication"
         case .data: return "data"
         }
     }
@@ -124,6 +140,13 @@ public final class Profile {
         case .gather(let l): exchangeForward[l].seconds += seconds; call(&exchangeForward[l], gatherBlock[l])
         case .scatterStart(let l): exchangeBackward[l].seconds += seconds
         case .scatterFinish(let l): exchangeBackward[l].seconds += seconds; call(&exchangeBackward[l], scatterBlock[l])
+        case .gradientSumStart(let l): gradientSum[l].seconds += seconds
+        case .gradientSumFinish(let l):
+            gradientSum[l].seconds += seconds
+            gradientSum[l].calls += 1
+            // A reduce-scatter and an all-gather, each (R − 1) blocks out and in.
+            gradientSum[l].bytesSent += 2 * Profile.bytesPerRank(block: sumBlock[l], ranks: replicas)
+            gradientSum[l].bytesReceived += 2 * Profile.bytesPerRank(block: sumBlock[l], ranks: replicas)
         case .logits: logits.seconds += seconds; call(&logits, logitsBlock)
         case .data: data += seconds
         case .loss: loss += seconds
@@ -137,6 +160,7 @@ public final class Profile {
             forward[i] = 0; backward[i] = 0
             exchangeForward[i] = Collective(name: exchangeForward[i].name)
             exchangeBackward[i] = Collective(name: exchangeBackward[i].name)
+            gradientSum[i] = Collective(name: gradientSum[i].name)
         }
         logits = Collective(name: logits.name)
         data = 0; loss = 0; update = 0; control = 0; steps = 0; stepSeconds = 0
@@ -146,9 +170,9 @@ public final class Profile {
     /// Runs `body` without counting it (evaluation passes inside a training run); its spans
     /// stay in the timeline.
     public func excluding<T>(_ body: () throws -> T) rethrows -> T {
-        let saved = (forward, backward, exchangeForward, exchangeBackward, logits, data, loss, update, control, steps, stepSeconds)
+        let saved = (forward, backward, exchangeForward, exchangeBackward, gradientSum, logits, data, loss, update, control, steps, stepSeconds)
         defer {
-            (forward, backward, exchangeForward, exchangeBackward, logits, data, loss, update, control, steps, stepSeconds) = saved
+            (forward, backward, exchangeForward, exchangeBackward, gradientSum, logits, data, loss, update, control, steps, stepSeconds) = saved
         }
         return try body()
     }
@@ -169,7 +193,8 @@ public final class Profile {
     /// Compute and communication of every layer, and the rest, summed over recorded steps.
     public var computeSeconds: Double { forward.reduce(0, +) + backward.reduce(0, +) }
     public var communicationSeconds: Double {
-        exchangeForward.map(\.seconds).reduce(0, +) + exchangeBackward.map(\.seconds).reduce(0, +) + logits.seconds
+        exchangeForward.map(\.seconds).reduce(0, +) + exchangeBackward.map(\.seconds).reduce(0, +)
+            + gradientSum.map(\.seconds).reduce(0, +) + logits.seconds
     }
 
     /// A Codable copy for JSON (`train --profile`, `profile`).
@@ -177,7 +202,8 @@ public final class Profile {
         Record(layers: layers.indices.map { i in
                    Record.Layer(name: layers[i], forwardSeconds: forward[i], backwardSeconds: backward[i],
                                 exchangeForward: exchangeForward[i].calls > 0 ? exchangeForward[i] : nil,
-                                exchangeBackward: exchangeBackward[i].calls > 0 ? exchangeBackward[i] : nil) },
+                                exchangeBackward: exchangeBackward[i].calls > 0 ? exchangeBackward[i] : nil,
+                                gradientSum: gradientSum[i].calls > 0 ? gradientSum[i] : nil) },
                logits: logits, dataSeconds: data, lossSeconds: loss, updateSeconds: update, controlSeconds: control,
                steps: steps, stepSeconds: stepSeconds)
     }
@@ -187,6 +213,12 @@ public final class Profile {
             public var name: String
             public var forwardSeconds: Double, backwardSeconds: Double
             public var exchangeForward: Collective?, exchangeBackward: Collective?
+            /// The layer's gradients summed over the replicas (none with one replica, or replicas in turn).
+            public var gradientSum: Collective?
+            /// Seconds in this layer's collectives.
+            public var communicationSeconds: Double {
+                (exchangeForward?.seconds ?? 0) + (exchangeBackward?.seconds ?? 0) + (gradientSum?.seconds ?? 0)
+            }
         }
         public var layers: [Layer]
         public var logits: Collective
@@ -206,8 +238,8 @@ public final class Profile {
 
         /// Seconds of the step not inside any layer, exchange, data, loss or update.
         public var unaccountedSeconds: Double {
-            stepSeconds - layers.reduce(0) { $0 + $1.forwardSeconds + $1.backwardSeconds + ($1.exchangeForward?.seconds ?? 0)
-                + ($1.exchangeBackward?.seconds ?? 0) } - logits.seconds - dataSeconds - lossSeconds - updateSeconds
+            stepSeconds - layers.reduce(0) { $0 + $1.forwardSeconds + $1.backwardSeconds + $1.communicationSeconds }
+                - logits.seconds - dataSeconds - lossSeconds - updateSeconds
         }
     }
 

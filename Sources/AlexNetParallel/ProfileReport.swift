@@ -1,6 +1,5 @@
 import AlexNetCore
 import AlexNetLayers
-import AlexNetParallel
 import Foundation
 
 /// Every rank's profile, gathered on rank 0: what `profile` prints and `train --profile` writes.

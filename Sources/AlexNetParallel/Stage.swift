@@ -23,6 +23,8 @@ final class Stage {
     let out: Tensor, dOut: Tensor
     let workspace: UnsafeMutablePointer<Float>
     let parameters: [Parameter]
+    /// This replica's gradients of weight and bias, back to back, and their sum over the replicas.
+    let gradients: Tensor, gradientSum: Tensor
     /// Whether the last forward pass applied dropout (training), so backward knows to.
     var dropoutApplied = false
 
@@ -33,10 +35,16 @@ final class Stage {
         self.x = x; self.dx = dx; self.workspace = workspace
         let me = BufferPlan.Owner.stage(layer: plan.index, group: group)
         let name = "\(plan.spec.name).g\(group)"
+        // The replicas' summed gradients lie as this replica's do: weights, then biases.
+        let sum = arena.floats(me, .gradientSum), weights = plan.outChannels * plan.fanIn
         let weight = Parameter(name + ".weight", value: arena.tensor(me, .weight), grad: arena.tensor(me, .weightGradient),
+                               sum: Tensor(name + ".weight.sum", [plan.outChannels, plan.fanIn], viewing: sum),
                                momentum: arena.tensor(me, .weightMomentum), decays: true)
         let bias = Parameter(name + ".bias", value: arena.tensor(me, .bias), grad: arena.tensor(me, .biasGradient),
+                             sum: Tensor(name + ".bias.sum", [plan.outChannels], viewing: sum + weights),
                              momentum: arena.tensor(me, .biasMomentum), decays: false)
+        gradients = arena.tensor(me, .gradients)
+        gradientSum = arena.tensor(me, .gradientSum)
         parameters = [weight, bias]
         if plan.isConv {
             conv = Convolution(geometry: ConvGeometry(channels: plan.inChannels, height: plan.inHeight, width: plan.inWidth,
@@ -58,14 +66,16 @@ final class Stage {
 
     var positions: Int { batch * plan.outHeight * plan.outWidth }
 
-    func forward(training: Bool, seed: UInt64, step: Int, lrn: LRNParameters, pool: PoolParameters) {
+    /// `replica`: which slice of the minibatch this is (the dropout masks of the slices lie end to
+    /// end in one stream, so every placement draws the same mask for the same image).
+    func forward(training: Bool, seed: UInt64, step: Int, replica: Int, lrn: LRNParameters, pool: PoolParameters) {
         if let conv { conv.forward(x: x, y: y.data, workspace: workspace) }
         if let fc { fc.forward(x: x, y: y.data) }
         if plan.spec.relu { ReLU.forward(y.data, count: y.count) }
         dropoutApplied = dropMask != nil && training
         if let dropMask, training {
             Dropout.forward(y.data, mask: dropMask.data, count: y.count, p: plan.spec.dropout, seed: seed,
-                            layer: plan.index, group: group, step: step)
+                            layer: plan.index, group: group, step: step, first: replica * y.count)
         }
         if let lrnOut, let lrnScale {
             LocalResponseNorm.forward(lrn, a: y.data, b: lrnOut.data, scale: lrnScale.data,
@@ -105,3 +115,15 @@ final class Stage {
 }
 
 enum BackwardPart { case all, data, weights }
+
+extension Stage {
+    /// Adds this replica's gradients into their sum over the replicas computed in turn: the
+    /// first replica's are copied, the next ones added, in replica order (the order a
+    /// reduce-scatter over replica ranks adds them in, so every placement gets the same bits).
+    func accumulateGradients(first: Bool) {
+        guard gradientSum.data != gradients.data else { return }
+        if first { gradientSum.data.update(from: gradients.data, count: gradients.count); return }
+        let s = gradientSum.data, g = gradients.data
+        for i in 0..<gradients.count { s[i] += g[i] }
+    }
+}

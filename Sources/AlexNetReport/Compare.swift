@@ -12,12 +12,22 @@ public struct RunRecord: Sendable {
     public var dir: String
     public var name: String
     public var groups: Int
+    /// The model's replicas (slices of each minibatch whose gradients are summed).
+    public var replicas: Int
     public var ranks: Int
+    /// Ranks per replica as run.yaml records it (nil: not recorded; taken as the paper's split).
+    public var ranksPerReplica: Int? = nil
     public var seed: UInt64
     public var parameters: Int
     public var epochs: [EpochMetrics]
 
     public var final: EpochMetrics? { epochs.last }
+    /// "2g/2r": groups and ranks, and the replicas when there are several ("2g×2rep/4r"); a
+    /// whole replica on each rank of several-group model says so ("2g×2rep/2r, a replica a rank").
+    public var placementText: String {
+        "\(groups)g" + (replicas > 1 ? "×\(replicas)rep" : "") + "/\(ranks)r"
+            + (groups > 1 && replicas > 1 && ranks > 1 && ranksPerReplica == 1 ? ", a replica a rank" : "")
+    }
     public var bestTop1: Double { epochs.map(\.validationErrorTop1).min() ?? .nan }
     public var bestTop5: Double { epochs.map(\.validationErrorTop5).min() ?? .nan }
     public var secondsPerEpoch: Double { epochs.isEmpty ? .nan : epochs.map(\.seconds).reduce(0, +) / Double(epochs.count) }
@@ -27,7 +37,7 @@ public struct RunRecord: Sendable {
         let run = try RunDirectory(existing: dir)
         let config = try run.config()
         let spec = config.model
-        let ranks = run.info()?.ranks ?? 1
+        let info = run.info(), ranks = info?.ranks ?? 1
         let path = run.file(RunDirectory.metricsFile)
         let text: String
         do { text = try readText(path, limit: 1 << 30) } catch let e as FileError {
@@ -43,7 +53,8 @@ public struct RunRecord: Sendable {
                                      imagesPerSecond: v[8], seconds: v[9]))
         }
         guard !rows.isEmpty else { throw ConfigError("\(path): no finished epoch yet") }
-        return RunRecord(dir: dir, name: config.name, groups: spec.groups, ranks: ranks, seed: config.train.seed,
+        return RunRecord(dir: dir, name: config.name, groups: spec.groups, replicas: spec.replicas, ranks: ranks,
+                         ranksPerReplica: info?.ranksPerReplica, seed: config.train.seed,
                          parameters: try spec.parameterCount(), epochs: rows)
     }
 }
@@ -61,7 +72,7 @@ public func compareTable(_ runs: [RunRecord]) -> String {
     var order: [String] = []
     var byConfig: [String: [RunRecord]] = [:]
     for r in runs {
-        let key = "\(r.name) (\(r.groups)g/\(r.ranks)r)"
+        let key = "\(r.name) (\(r.placementText))"
         if byConfig[key] == nil { order.append(key) }
         byConfig[key, default: []].append(r)
     }

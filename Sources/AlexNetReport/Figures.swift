@@ -111,7 +111,7 @@ public enum Figures {
             let values = layers.indices.map { l in
                 m.ranks.map { r -> [Double] in
                     let steps = Double(max(r.steps, 1)), x = r.layers[l]
-                    let comm = (x.exchangeForward?.seconds ?? 0) + (x.exchangeBackward?.seconds ?? 0)
+                    let comm = x.communicationSeconds
                     return [1e3 * (x.forwardSeconds + x.backwardSeconds) / steps, 1e3 * comm / steps]
                 }
             }

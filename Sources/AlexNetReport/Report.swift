@@ -72,7 +72,7 @@ public func writeReport(runs dirs: [String], options: ReportOptions, log: (Strin
     guard !dirs.isEmpty else { throw ReportError("give at least one run directory") }
     let runs = try dirs.map(loadRun)
     do { try OutputFile.check(options.out, as: .report) } catch let e as FileError { throw ReportError(e.description) }
-    var labels = runs.map { "\($0.record.name) \($0.record.groups)g/\($0.record.ranks)r seed \($0.record.seed)" }
+    var labels = runs.map { "\($0.record.name) \($0.record.placementText) seed \($0.record.seed)" }
     if Set(labels).count < labels.count { labels = zip(labels, dirs).map { "\($0) (\(($1 as NSString).lastPathComponent))" } }
     var written: [String] = []
     func write(_ text: String, _ path: String) throws { try writeAtomically(text, to: path); written.append(path) }
@@ -177,8 +177,10 @@ public func writeReport(runs dirs: [String], options: ReportOptions, log: (Strin
                 log("report: \(error); showing the model only")
             }
         }
-        let strategy: Strategy = spec.groups == 1 ? .oneDevice : .paperSplit
-        let sim = try simulate(spec, batch: config.train.batch, device: config.device, strategy: strategy)
+        // The model on the groups × replicas devices it was made for.
+        let (strategy, devices) = modelledStrategy(try Placement(groups: spec.groups, replicas: spec.replicas,
+                                                                 ranks: spec.groups * spec.replicas, rank: 0))
+        let sim = try simulate(spec, batch: config.train.batch, device: config.device, strategy: strategy, devices: devices)
         let chart = Figures.profile(measured: measured, modelled: sim, device: config.device.name)
         try write(chart.document(standalone: true), fig("profile.svg"))
         html.add(chart.document())
@@ -186,7 +188,7 @@ public func writeReport(runs dirs: [String], options: ReportOptions, log: (Strin
         if let m = measured {
             for (i, rr) in m.ranks.enumerated() {
                 let steps = Double(max(rr.steps, 1))
-                let comm = rr.layers.reduce(0) { $0 + ($1.exchangeForward?.seconds ?? 0) + ($1.exchangeBackward?.seconds ?? 0) } + rr.logits.seconds
+                let comm = rr.layers.reduce(0) { $0 + $1.communicationSeconds } + rr.logits.seconds
                 text += String(format: "rank %d: step %.1f ms, of which communication %.2f ms (%.1f%%), over %d steps. ", i,
                                1e3 * rr.stepSeconds / steps, 1e3 * comm / steps, 100 * comm / max(rr.stepSeconds, 1e-12), rr.steps)
             }

@@ -22,6 +22,8 @@ public struct TrainerState: Codable, Sendable, Equatable {
     /// The run's id (run.yaml's `run_id`), which every shard of its checkpoints carries; nil in a
     /// checkpoint written before shards were bound to their run.
     public var runID: String?
+    /// The model's replicas (nil in a checkpoint written before there were replicas: 1).
+    public var replicas: Int?
 
     public init(schedule: Schedule, groups: Int, fingerprint: UInt64, runID: String?) {
         self.schedule = schedule; self.groups = groups; self.fingerprint = fingerprint; self.runID = runID
@@ -112,9 +114,10 @@ public enum Checkpoint {
         let tmp = final + ".tmp"
         let kept = complete(root).last.map { "the previous checkpoint (\($0)) is kept" } ?? "no checkpoint was written before"
         // Refuse before writing when this rank's shards cannot fit: the disk is left as it was.
-        let groups = network.placement.localGroups
+        // Every replica holds the same weights: replica 0's ranks write the shards.
+        let groups = network.placement.writesShards ? network.placement.localGroups : []
         let n = network.spec.groups
-        let shard = shardBytes(network, group: groups[0])   // the groups split evenly: every shard has this size
+        let shard = shardBytes(network, group: network.placement.localGroups[0])   // the groups split evenly: every shard has this size
         let needed = shard * groups.count, whole = shard * n
         // Both messages say what the whole checkpoint needs: that is the room the user must make.
         let size = "it needs \(mebibytes(whole))" + (n > 1 ? " (\(n) shards of \(mebibytes(shard)))" : "")
@@ -228,7 +231,7 @@ public enum Checkpoint {
               s.history.count == s.epoch - 1 else {
             return "not a checkpoint state (impossible position: step \(s.globalStep), epoch \(s.epoch), step in epoch \(s.stepInEpoch), \(s.epochSteps) steps counted, \(s.history.count) epochs of history)"
         }
-        let images = s.epochSteps * network.batch
+        let images = s.epochSteps * network.globalBatch
         guard s.epochErrorsTop1 >= 0, s.epochErrorsTop5 >= 0, s.epochErrorsTop5 <= s.epochErrorsTop1, s.epochErrorsTop1 <= images,
               s.epochLoss.isFinite, s.epochLoss >= 0 else {
             return "not a checkpoint state (the epoch's sums are impossible: loss \(s.epochLoss), \(s.epochErrorsTop1) top-1 and \(s.epochErrorsTop5) top-5 errors in \(images) images)"
@@ -242,6 +245,9 @@ public enum Checkpoint {
         }
         guard s.groups == network.spec.groups, s.fingerprint == ModelFile.fingerprint(network.spec) else {
             return "the checkpoint is of another model (\(s.groups) groups) than the run's config"
+        }
+        guard (s.replicas ?? 1) == network.spec.replicas else {
+            return "the checkpoint is of a model with \(s.replicas ?? 1) replica\((s.replicas ?? 1) == 1 ? "" : "s"), the run's config has \(network.spec.replicas)"
         }
         if let id = s.runID, id.count != 16 || UInt64(id, radix: 16) == nil { return "run id '\(id)' is not 16 hex digits" }
         return nil

@@ -155,6 +155,9 @@ public struct RunConfig: Codable, Equatable, Sendable {
         try train.validate()
         try data.validate()
         try device.validate()
+        guard train.batch % model.replicas == 0 else {
+            throw ConfigError("train.batch: \(train.batch) does not divide into \(model.replicas) replicas (model.replicas): each replica computes an equal slice")
+        }
         guard data.crop == model.inputHeight, data.crop == model.inputWidth else {
             throw ConfigError("data.crop: \(data.crop) but model.input is \(model.inputHeight)×\(model.inputWidth)")
         }

@@ -49,8 +49,10 @@ public final class Evaluator {
 
     /// The error over `set` (default: the test set) with `views` views (1 to 10). Returns the
     /// centre crop's figures and the averaged ones (the same with 1 view); nil when `shouldStop`
-    /// (asked before every batch, a collective on several ranks) says to stop. `logits`, when
-    /// given, receives each image's centre-crop logits (`classes` floats, strided by the batch).
+    /// (asked before every round of batches, a collective on several ranks) says to stop.
+    /// `logits`, when given, receives each image's centre-crop logits (`classes` floats, strided
+    /// by the batch). With a rank per replica, replica r evaluates every R-th batch from batch r
+    /// and the counts are added over the replicas (unless every logit is asked for).
     public func run(_ set: ImageSet? = nil, views: Int = 1,
                     logits: ((_ image: Int, _ values: UnsafePointer<Float>, _ stride: Int) -> Void)? = nil,
                     shouldStop: (() throws -> Bool)? = nil) throws -> (centre: Evaluation, averaged: Evaluation)? {
@@ -61,9 +63,14 @@ public final class Evaluator {
             var centre = Evaluation(views: 1, top1: 0, top5: 0, loss: 0)
             var averaged = Evaluation(views: views, top1: 0, top5: 0, loss: 0)
             var sum = [Double](repeating: 0, count: views > 1 ? K * N : 0)
-            var start = 0
+            let split = network.placement.replica != nil && logits == nil
+            let R = split ? network.placement.replicas : 1, mine = split ? network.placement.replica! : 0
+            var start = 0, batchIndex = -1
             while start < set.count {
-                if let shouldStop, try shouldStop() { return nil }
+                batchIndex += 1
+                // Every rank asks once per round of R batches, whichever of them it computes.
+                if batchIndex % R == 0, let shouldStop, try shouldStop() { return nil }
+                if batchIndex % R != mine { start += N; continue }
                 var valid = 0
                 for i in sum.indices { sum[i] = 0 }
                 for v in 0..<views {
@@ -93,6 +100,10 @@ public final class Evaluator {
                 centre.images += valid
                 start += N
             }
+            if split {
+                centre = try combined(centre)
+                if views > 1 { averaged = try combined(averaged) }
+            }
             let d = Double(max(centre.images, 1))
             centre.top1 /= d; centre.top5 /= d; centre.loss /= d
             if views == 1 { return (centre, centre) }
@@ -100,5 +111,17 @@ public final class Evaluator {
             averaged.top1 /= d; averaged.top5 /= d; averaged.loss /= d
             return (centre, averaged)
         }
+    }
+
+    /// Counts and loss sums (not yet divided) added over the replicas, in replica order.
+    private func combined(_ e: Evaluation) throws -> Evaluation {
+        let comm = network.replicaComm
+        let parts = try [e.top1, e.top5, e.loss, Double(e.images), Double(e.nonFinite)].map { try comm.allgather($0) }
+        var out = Evaluation(views: e.views, top1: 0, top5: 0, loss: 0)
+        for r in 0..<comm.size {
+            out.top1 += parts[0][r]; out.top5 += parts[1][r]; out.loss += parts[2][r]
+            out.images += Int(parts[3][r]); out.nonFinite += Int(parts[4][r])
+        }
+        return out
     }
 }

@@ -16,7 +16,7 @@ public struct SGD: ParameterUpdate {
     public func update(_ parameters: [Parameter], learningRate lr: Double) {
         let eps = Float(lr), mu = momentum
         for p in parameters {
-            let w = p.value.data, g = p.grad.data, v = p.momentum.data
+            let w = p.value.data, g = p.sum.data, v = p.momentum.data
             let decay = p.decays ? weightDecay * eps : 0
             for i in 0..<p.count {
                 v[i] = mu * v[i] - decay * w[i] - eps * g[i]

@@ -17,15 +17,18 @@ public struct RunInfo: Codable, Sendable, Equatable {
     /// Made at random when the run starts: every checkpoint shard of the run carries it, so a
     /// shard copied in from another run is refused.
     public var runID: String
+    /// Ranks per replica (1: each rank a whole replica; the groups: the paper's split); nil in a
+    /// run.yaml written before there were replicas.
+    public var ranksPerReplica: Int?
 
     enum CodingKeys: String, CodingKey {
-        case ranks, groups, coresPerRank = "cores_per_rank", blasCore = "blas_core"
+        case ranks, groups, ranksPerReplica = "ranks_per_replica", coresPerRank = "cores_per_rank", blasCore = "blas_core"
         case elementwiseKernels = "elementwise_kernels", command, runID = "run_id"
     }
 
-    public init(ranks: Int, groups: Int, coresPerRank: Int, blasCore: String, elementwiseKernels: String, command: String,
-                runID: String = RunInfo.newID()) {
-        self.ranks = ranks; self.groups = groups; self.coresPerRank = coresPerRank; self.blasCore = blasCore
+    public init(ranks: Int, groups: Int, ranksPerReplica: Int? = nil, coresPerRank: Int, blasCore: String, elementwiseKernels: String,
+                command: String, runID: String = RunInfo.newID()) {
+        self.ranks = ranks; self.groups = groups; self.ranksPerReplica = ranksPerReplica; self.coresPerRank = coresPerRank; self.blasCore = blasCore
         self.elementwiseKernels = elementwiseKernels; self.command = command; self.runID = runID
     }
 

@@ -18,20 +18,29 @@ public final class Session {
     public let cores: Int
 
     /// `batch` replaces the config's minibatch (bench, profile, export); `deviceMemory` also
-    /// refuses a placement whose modelled device (the config's `device:`) would run out.
-    public init(config: RunConfig, comm: Communicator, cores: Int, batch: Int? = nil, deviceMemory: Bool = false) throws {
+    /// refuses a placement whose modelled device (the config's `device:`) would run out;
+    /// `ranksPerReplica` picks the placement when two fit the ranks (see `Placement`).
+    public init(config: RunConfig, comm: Communicator, cores: Int, batch: Int? = nil, deviceMemory: Bool = false,
+                ranksPerReplica: Int? = nil) throws {
         self.config = config; self.comm = comm; self.cores = cores
         let spec = config.model
-        placement = try Placement(groups: spec.groups, ranks: comm.size, rank: comm.rank)
+        placement = try Placement(groups: spec.groups, replicas: spec.replicas, ranks: comm.size, rank: comm.rank,
+                                  ranksPerReplica: ranksPerReplica)
         let N = batch ?? config.train.batch
         try checkRange("the minibatch (train.batch or --batch)", N, 1...TrainConfig.largestBatch)
-        if deviceMemory { try checkDeviceMemory(spec, batch: N, device: config.device, devices: comm.size) }
+        guard N % spec.replicas == 0 else {
+            throw ConfigError("the minibatch: \(N) does not divide into \(spec.replicas) replicas (model.replicas)")
+        }
+        // One forward pass computes one replica's slice of the minibatch.
+        let slice = N / spec.replicas
+        if deviceMemory { try checkDeviceMemory(spec, batch: slice, device: config.device, devices: placement.ranksPerReplica) }
         let plans = try spec.plan()
-        let buffers = BufferPlan(spec: spec, plans: plans, batch: N, localGroups: placement.localGroups, ranks: comm.size)
+        let buffers = BufferPlan(spec: spec, plans: plans, batch: slice, localGroups: placement.localGroups,
+                                 ranks: placement.ranksPerReplica, replicas: spec.replicas, replicasApart: placement.replica != nil)
         try Session.checkHostMemory(needed: buffers.bytes, batch: N, comm: comm)
-        threads = ThreadPlan(cores: cores, localGroups: placement.groupsPerRank)
+        threads = ThreadPlan(cores: cores, localGroups: placement.groupsPerRank, localReplicas: placement.localReplicas.count)
         BLAS.setThreads(threads.blasThreads)
-        network = try Network(spec: spec, batch: N, placement: placement, comm: comm, seed: config.train.seed,
+        network = try Network(spec: spec, batch: slice, placement: placement, comm: comm, seed: config.train.seed,
                               concurrentGroups: threads.concurrentGroups)
     }
 

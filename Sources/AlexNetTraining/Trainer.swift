@@ -75,7 +75,7 @@ public final class Trainer {
         self.config = config; self.network = network; self.batcher = batcher; self.console = console; self.options = options
         schedule = Schedule(config.train.schedule, initial: config.train.lr)
         sgd = SGD(momentum: config.train.momentum, weightDecay: config.train.weightDecay)
-        prefetcher = options.prefetch ? Prefetcher(batcher: batcher, batch: network.batch) : nil
+        prefetcher = options.prefetch ? Prefetcher(batcher: batcher, batch: network.globalBatch, parts: network.placement.replicas) : nil
     }
 
     var rank: Int { network.comm.rank }
@@ -85,14 +85,21 @@ public final class Trainer {
     /// One training step on minibatch `step` of `epoch`; returns its loss and error counts.
     @discardableResult
     public func step(epoch: Int, step: Int, globalStep: Int) throws -> SoftmaxCrossEntropy.Result {
-        try trainingStep(network, sgd: sgd, learningRate: schedule.learningRate, globalStep: globalStep) {
-            if let prefetcher {
-                let last = step + 1 >= batcher.stepsPerEpoch(batch: network.batch)
-                prefetcher.fill(epoch: epoch, step: step, next: last ? (epoch + 1, 0) : (epoch, step + 1),
-                                input: network.input.data, labels: network.labels)
-            } else {
-                batcher.fillTraining(epoch: epoch, step: step, batch: network.batch, input: network.input.data, labels: network.labels)
-            }
+        try trainingStep(network, sgd: sgd, learningRate: schedule.learningRate, globalStep: globalStep) { replica in
+            fillSlice(Prefetcher.Batch(epoch: epoch, step: step, part: replica))
+        }
+    }
+
+    /// Fills the network's input with slice `b.part` of a minibatch (the whole one with one
+    /// replica), prefetched during the previous step when it can be.
+    func fillSlice(_ b: Prefetcher.Batch) {
+        let N = network.globalBatch
+        if let prefetcher {
+            let next = Prefetcher.next(after: b, parts: network.localReplicas, stepsPerEpoch: batcher.stepsPerEpoch(batch: N))
+            prefetcher.fill(b, next: next, input: network.input.data, labels: network.labels)
+        } else {
+            batcher.fillTraining(epoch: b.epoch, step: b.step, batch: N, part: (b.part, network.placement.replicas),
+                                 input: network.input.data, labels: network.labels)
         }
     }
 
@@ -111,10 +118,11 @@ public final class Trainer {
 
     /// Trains until `epochs` (or `options.maxSteps`), starting from `resume` when given.
     public func run(epochs: Int, resume: TrainerState? = nil) throws {
-        let N = network.batch
+        let N = network.globalBatch
         let stepsPerEpoch = try Trainer.stepsPerEpoch(batcher, batch: N)
         var state = resume ?? TrainerState(schedule: schedule, groups: network.spec.groups,
                                            fingerprint: ModelFile.fingerprint(network.spec), runID: options.runID)
+        if resume == nil { state.replicas = network.spec.replicas }
         // A position the data does not have (another batch, another data set, or an edited state.json).
         // (A checkpoint of a stop during validation is at the end of its epoch: step in it = steps per epoch.)
         guard state.stepInEpoch <= stepsPerEpoch, state.globalStep == (state.epoch - 1) * stepsPerEpoch + state.stepInEpoch else {
@@ -303,18 +311,54 @@ public final class Trainer {
 }
 
 /// One SGD step — fill the minibatch, forward, loss, backward, update — each piece timed in
-/// the network's profile. `train`, `bench` and `profile` all step through here.
+/// the network's profile. `train`, `bench` and `profile` all step through here. With replicas,
+/// `fill(r)` fills replica r's slice of the minibatch; a rank computes its replicas' slices in
+/// turn, the gradients are summed over the replicas, and the loss and the error counts are the
+/// whole minibatch's (summed in replica order, so every placement prints the same numbers).
 @discardableResult
 public func trainingStep(_ network: Network, sgd: SGD, learningRate: Double, globalStep: Int,
-                         fill: () -> Void) throws -> SoftmaxCrossEntropy.Result {
+                         fill: (_ replica: Int) -> Void) throws -> SoftmaxCrossEntropy.Result {
     let profile = network.profile
     return try profile.measureStep(globalStep) {
-        profile.measure(.data, fill)
-        try network.forward(training: true, step: globalStep)
-        let r = profile.measure(.loss) { network.loss(gradient: true) }
-        try network.backward()
+        let replicas = network.localReplicas
+        var result = SoftmaxCrossEntropy.Result(loss: 0, errorsTop1: 0, errorsTop5: 0, images: 0)
+        for (turn, r) in replicas.enumerated() {
+            profile.measure(.data) { fill(r) }
+            try network.forward(training: true, step: globalStep, replica: r)
+            let slice = profile.measure(.loss) { network.loss(gradient: true) }
+            try network.backward(turn: turn)
+            if replicas.count == 1 { result = slice } else { Network.tally(slice, into: &result) }
+        }
+        try network.finishGradientSums()
+        if replicas.count > 1 { result.loss /= Double(result.images) }
+        if network.placement.replica != nil { result = try network.combineReplicas(result) }
         profile.measure(.update) { network.update(sgd, learningRate: learningRate) }
-        return r
+        return result
+    }
+}
+
+extension Network {
+    /// Adds a slice's loss (as a sum over its images) and error counts to the minibatch's; the
+    /// caller adds the slices in replica order and divides the loss by the images at the end.
+    static func tally(_ slice: SoftmaxCrossEntropy.Result, into total: inout SoftmaxCrossEntropy.Result) {
+        total.loss += slice.loss * Double(slice.images)
+        total.errorsTop1 += slice.errorsTop1; total.errorsTop5 += slice.errorsTop5
+        total.images += slice.images; total.nonFinite += slice.nonFinite
+    }
+
+    /// The minibatch's result from every replica's slice (each rank holds its own): gathered
+    /// over the replica communicator and added in replica order, as a rank that computes the
+    /// replicas in turn adds them.
+    func combineReplicas(_ mine: SoftmaxCrossEntropy.Result) throws -> SoftmaxCrossEntropy.Result {
+        let parts = try [mine.loss, Double(mine.errorsTop1), Double(mine.errorsTop5), Double(mine.images), Double(mine.nonFinite)]
+            .map { try replicaComm.allgather($0) }
+        var total = SoftmaxCrossEntropy.Result(loss: 0, errorsTop1: 0, errorsTop5: 0, images: 0)
+        for r in 0..<replicaComm.size {
+            Network.tally(SoftmaxCrossEntropy.Result(loss: parts[0][r], errorsTop1: Int(parts[1][r]), errorsTop5: Int(parts[2][r]),
+                                                     images: Int(parts[3][r]), nonFinite: Int(parts[4][r])), into: &total)
+        }
+        total.loss /= Double(total.images)
+        return total
     }
 }
 
@@ -330,7 +374,7 @@ extension ModelFile {
     /// Each rank writes its own groups' values into the model directory `dir` (a collective:
     /// every rank calls it, and it returns once every shard is on disk).
     public static func writeModel(_ network: Network, binding: Binding, to dir: String) throws {
-        for g in network.placement.localGroups {
+        for g in network.placement.writesShards ? network.placement.localGroups : [] {
             try write(network.parameters(group: g), spec: network.spec, group: g, binding: binding, to: path(directory: dir, group: g))
         }
         try network.comm.barrier()

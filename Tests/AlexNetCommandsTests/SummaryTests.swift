@@ -19,8 +19,8 @@ final class SummaryTests: XCTestCase {
         let table = try summaryTable(spec, name: "alexnet", ranks: 2)
         let rankLines = table.split(separator: "\n").filter { $0.hasPrefix("rank ") }
         XCTAssertEqual(rankLines.count, 2, table)
-        XCTAssertTrue(rankLines.first?.contains("rank 0 of 2: groups 0,") == true, table)
-        XCTAssertTrue(rankLines.last?.contains("rank 1 of 2: groups 1,") == true, table)
+        XCTAssertTrue(rankLines.first?.contains("rank 0 of 2: group 0,") == true, table)
+        XCTAssertTrue(rankLines.last?.contains("rank 1 of 2: group 1,") == true, table)
         for line in rankLines { XCTAssertTrue(line.contains("30,482,612 parameters"), String(line)) }
     }
 

@@ -111,12 +111,40 @@ final class AugmentationTests: XCTestCase {
             var want = [Float](repeating: 0, count: count), got = want
             var wl = [Int32](repeating: 0, count: 4), gl = wl
             direct.fillTraining(epoch: epoch, step: step, batch: 4, input: &want, labels: &wl)
-            let next = step == 1 ? (epoch + 1, 0) : (epoch, 1)
-            if prefetcher.fill(epoch: epoch, step: step, next: next, input: &got, labels: &gl) { hits += 1 }
+            let b = Prefetcher.Batch(epoch: epoch, step: step)
+            if prefetcher.fill(b, next: Prefetcher.next(after: b, parts: [0], stepsPerEpoch: 2), input: &got, labels: &gl) { hits += 1 }
             XCTAssertEqual(got, want, "batch \(i): epoch \(epoch) step \(step)")
             XCTAssertEqual(gl, wl)
         }
         XCTAssertEqual(hits, 4, "all but the first, the out-of-order one and the one after it")
+    }
+
+    /// A minibatch cut into slices (the model's replicas): slice r is images r·n ..< (r+1)·n of
+    /// the whole minibatch, with the same crops, flips and colour; prefetched slices equal them.
+    func testSlicesOfAMinibatchAreItsImagesInOrder() throws {
+        let set = rgbSet(16)
+        let aug = Augmentation(crop: 6, flip: true, scale: 1.0 / 255, subtractMean: true, pcaColour: true)
+        let batcher = try Batcher(train: set, test: set, augmentation: aug, seed: 5, pca: CIFAR10.colourPCA(set))
+        let perImage = 3 * 36
+        var whole = [Float](repeating: 0, count: 8 * perImage), wholeLabels = [Int32](repeating: 0, count: 8)
+        batcher.fillTraining(epoch: 2, step: 1, batch: 8, input: &whole, labels: &wholeLabels)
+        let prefetcher = Prefetcher(batcher: batcher, batch: 8, parts: 4)
+        for r in 0..<4 {
+            var part = [Float](repeating: 0, count: 2 * perImage), labels = [Int32](repeating: 0, count: 2)
+            batcher.fillTraining(epoch: 2, step: 1, batch: 8, part: (r, 4), input: &part, labels: &labels)
+            XCTAssertEqual(labels, Array(wholeLabels[(2 * r)..<(2 * r + 2)]))
+            for c in 0..<3 { for k in 0..<2 {
+                // [C][n][6][6] against [C][N][6][6]
+                XCTAssertEqual(Array(part[((c * 2 + k) * 36)..<((c * 2 + k + 1) * 36)]),
+                               Array(whole[((c * 8 + 2 * r + k) * 36)..<((c * 8 + 2 * r + k + 1) * 36)]), "slice \(r) image \(k) channel \(c)")
+            } }
+            var fetched = [Float](repeating: 0, count: 2 * perImage), fetchedLabels = [Int32](repeating: 0, count: 2)
+            let b = Prefetcher.Batch(epoch: 2, step: 1, part: r)
+            prefetcher.fill(b, next: Prefetcher.next(after: b, parts: [0, 1, 2, 3], stepsPerEpoch: 2), input: &fetched, labels: &fetchedLabels)
+            XCTAssertEqual(fetched, part); XCTAssertEqual(fetchedLabels, labels)
+        }
+        XCTAssertEqual(Prefetcher.next(after: .init(epoch: 2, step: 1, part: 3), parts: [0, 1, 2, 3], stepsPerEpoch: 2), .init(epoch: 3, step: 0, part: 0))
+        XCTAssertEqual(Prefetcher.next(after: .init(epoch: 2, step: 0, part: 1), parts: [1], stepsPerEpoch: 2), .init(epoch: 2, step: 1, part: 1))
     }
 }
 

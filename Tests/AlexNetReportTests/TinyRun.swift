@@ -128,7 +128,7 @@ enum TinyRun {
         for g in 0..<2 {
             try ModelFile.write(network.parameters(group: g), spec: spec, group: g, binding: .init(run: 1, step: 0), to: ModelFile.path(directory: run + "/model", group: g))
         }
-        for s in 0..<2 { try trainingStep(network, sgd: SGD(momentum: 0.9, weightDecay: 0), learningRate: 0, globalStep: s) {} }
+        for s in 0..<2 { try trainingStep(network, sgd: SGD(momentum: 0.9, weightDecay: 0), learningRate: 0, globalStep: s) { _ in } }
         let report = try ProfileReport.gather(network.profile, comm: LocalCommunicator(), config: "tiny", batch: 8, groups: 2, alone: [])!
         try report.json().write(toFile: run + "/profile.json", atomically: true, encoding: .utf8)
         return run

@@ -81,10 +81,62 @@ final class SimulatorTests: XCTestCase {
 
     func testSimulateReportComparesWithThePaper() throws {
         let text = try simulationReport(paperAlexNet(), name: "alexnet", batch: 128, device: DeviceProfile(), epochs: 90,
-                                        images: 1_200_000, placementDevices: 2)
+                                        images: 1_200_000, placement: Placement(groups: 2, ranks: 2, rank: 0))
         XCTAssertTrue(text.contains("the paper: five to six days on two GTX 580 3 GB"), text)
         XCTAssertTrue(text.contains("843750 steps"), text)
         XCTAssertTrue(text.contains("the assumption that moves it most: conv_efficiency"), text)
-        for s in Strategy.allCases { XCTAssertTrue(text.contains(s.rawValue), "missing alternative \(s)") }
+        for s in Strategy.allCases where s != .groupsTimesReplicas { XCTAssertTrue(text.contains(s.rawValue), "missing alternative \(s)") }
+    }
+
+    /// Bytes per device per step beyond two devices, by hand for the paper's AlexNet (60,965,224
+    /// parameters, 2,334,080 of them in the convolutions; 30,482,612 per group).
+    func testTransfersOnMoreDevicesByHand() throws {
+        let spec = paperAlexNet(), d = DeviceProfile()
+        // Groups × replicas, 4 devices, 128 images per replica: the paper's split's exchanges at
+        // 128 images (conv3, fc6, fc7, fc8 both ways, the logits), plus each group's gradients
+        // summed over 2 replicas (a ring of 2 moves half of them each way: all of them once).
+        let exchanges = 2 * 4 * 128 * (128 * 13 * 13 + 128 * 6 * 6 + 2048 + 2048) + 500 * 128 * 4
+        XCTAssertEqual(exchanges, 31_320_064)
+        let gxr = try simulate(spec, batch: 256, device: d, strategy: .groupsTimesReplicas, devices: 4)
+        XCTAssertEqual(gxr.transferBytes, exchanges + 30_482_612 * 4)
+        // Data parallel on 4: a ring all-reduce moves 2·3/4 of every gradient through a device.
+        let dp = try simulate(spec, batch: 512, device: d, strategy: .dataParallel, devices: 4)
+        XCTAssertEqual(dp.transferBytes, 60_965_224 * 4 * 3 / 2)
+        // Model parallel on 4: each group's kernels cut in two, so conv2 (which reads its own
+        // group) needs the other half of its group's conv1 maps (48 of 27×27 per group): a device
+        // holds 24 of them for 128 images, and sends them to 1 peer, forward and backward.
+        let mp = try simulate(spec, batch: 128, device: d, strategy: .paperSplit, devices: 4)
+        XCTAssertEqual(mp.layers[1].transferBytes, 2 * 24 * 27 * 27 * 128 * 4)
+        // conv3 reads all four devices' conv2 maps (64 of 256 each), sends them to 3 peers.
+        XCTAssertEqual(mp.layers[2].transferBytes, 2 * 3 * 64 * 13 * 13 * 128 * 4)
+        // The 2014 hybrid on 4, 128 images per device: fc6 gathers every device's 128 images of
+        // conv5 maps (9216 each) from 3 peers; the convolutions' gradients are all-reduced.
+        let hybrid = try simulate(spec, batch: 512, device: d, strategy: .hybrid, devices: 4)
+        XCTAssertEqual(hybrid.layers[5].transferBytes, 2 * 3 * 128 * 9216 * 4)
+        let convGradients = hybrid.layers.prefix(5).reduce(0) { $0 + $1.transferBytes }
+        XCTAssertEqual(convGradients, 2_334_080 * 4 * 3 / 2)
+    }
+
+    /// The scaling table: every strategy is one device at 1, the speed-ups fall below the device
+    /// count, and the paper's split is the cheapest in bytes on 2 devices.
+    func testScalingTable() throws {
+        let rows = try scalingTable(paperAlexNet(), perReplica: 128, device: DeviceProfile())
+        XCTAssertEqual(Set(rows.filter { $0.devices == 1 }.map(\.imagesPerSecond)).count, 1)
+        for r in rows where r.devices > 1 {
+            XCTAssertLessThan(r.speedup, Double(r.devices), "\(r.strategy) on \(r.devices)")
+            XCTAssertGreaterThan(r.speedup, 1, "\(r.strategy) on \(r.devices)")
+        }
+        let two = rows.filter { $0.devices == 2 && $0.strategy != .groupsTimesReplicas }
+        XCTAssertEqual(two.min(by: { $0.bytesPerDevice < $1.bytesPerDevice })?.strategy, .hybrid)
+        XCTAssertEqual(rows.first { $0.devices == 2 && $0.strategy == .dataParallel }?.bytesPerDevice, 60_965_224 * 4)
+    }
+
+    /// A placement's strategy: replicas in turn cost one minibatch on the group's devices.
+    func testPlacementsMapToStrategies() throws {
+        XCTAssertTrue(modelledStrategy(try Placement(groups: 2, replicas: 2, ranks: 1, rank: 0)) == (.oneDevice, 1))
+        XCTAssertTrue(modelledStrategy(try Placement(groups: 2, replicas: 2, ranks: 2, rank: 0)) == (.paperSplit, 2))
+        XCTAssertTrue(modelledStrategy(try Placement(groups: 2, replicas: 2, ranks: 2, rank: 0, ranksPerReplica: 1)) == (.dataParallel, 2))
+        XCTAssertTrue(modelledStrategy(try Placement(groups: 2, replicas: 2, ranks: 4, rank: 0)) == (.groupsTimesReplicas, 4))
+        XCTAssertTrue(modelledStrategy(try Placement(groups: 1, replicas: 2, ranks: 2, rank: 0)) == (.dataParallel, 2))
     }
 }

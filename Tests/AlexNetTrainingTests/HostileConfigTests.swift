@@ -94,9 +94,9 @@ final class HostileConfigTests: XCTestCase {
         assertRefused("42\n", "is not a mapping of sections")
         assertRefused("- a\n- b\n", "is not a mapping of sections")
         let dir = try makeScratchDirectory(self)
-        FileManager.default.createFile(atPath: dir + "/empty.yaml", contents: Data())
+        XCTAssertTrue(FileManager.default.createFile(atPath: dir + "/empty.yaml", contents: Data()))
         XCTAssertThrowsError(try RunConfig.load(dir + "/empty.yaml")) { XCTAssertEqual("\($0)", "config \(dir)/empty.yaml: is empty") }
-        FileManager.default.createFile(atPath: dir + "/latin1.yaml", contents: Data([0x6E, 0x61, 0x6D, 0x65, 0x3A, 0x20, 0xE9, 0x0A]))
+        XCTAssertTrue(FileManager.default.createFile(atPath: dir + "/latin1.yaml", contents: Data([0x6E, 0x61, 0x6D, 0x65, 0x3A, 0x20, 0xE9, 0x0A])))
         XCTAssertThrowsError(try RunConfig.load(dir + "/latin1.yaml")) { XCTAssertEqual("\($0)", "config \(dir)/latin1.yaml: is not UTF-8 text") }
         XCTAssertThrowsError(try RunConfig.load(dir)) { XCTAssertEqual("\($0)", "config \(dir): is a directory") }
         XCTAssertEqual(mkfifo(dir + "/fifo.yaml", 0o644), 0)

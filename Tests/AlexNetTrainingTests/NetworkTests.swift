@@ -148,3 +148,34 @@ final class NetworkTests: XCTestCase {
         }
     }
 }
+
+/// Replicas: a minibatch cut into slices whose gradients are summed is the same SGD step as the
+/// whole minibatch at once (up to float rounding: the sums are in another order).
+final class ReplicaStepTests: XCTestCase {
+    func testTwoSlicesSumToTheWholeMinibatchsGradient() throws {
+        var spec = tinySpec(dropout: 0)   // dropout masks are drawn per slice: none, to compare
+        let whole = try oneRankNetwork(spec, batch: 8, seed: 3)
+        spec.replicas = 2
+        let sliced = try Network(spec: spec, batch: 4, placement: Placement(groups: 2, replicas: 2, ranks: 1, rank: 0),
+                                 comm: LocalCommunicator(), seed: 3)
+        var rng = RandomStream(seed: 11, .test, 0)
+        let image = 64   // 1×8×8
+        let pixels = (0..<(8 * image)).map { _ in rng.uniform() - 0.5 }, labels = (0..<8).map { Int32($0 % 4) }
+        let sgd = SGD(momentum: 0.9, weightDecay: 0.0005)
+        let a = try trainingStep(whole, sgd: sgd, learningRate: 0.05, globalStep: 0) { _ in
+            for i in 0..<(8 * image) { whole.input[i] = pixels[i] }
+            for n in 0..<8 { whole.labels[n] = labels[n] }
+        }
+        let b = try trainingStep(sliced, sgd: sgd, learningRate: 0.05, globalStep: 0) { r in
+            for i in 0..<(4 * image) { sliced.input[i] = pixels[r * 4 * image + i] }
+            for n in 0..<4 { sliced.labels[n] = labels[r * 4 + n] }
+        }
+        XCTAssertEqual(a.loss, b.loss, accuracy: 1e-6 * abs(a.loss))
+        XCTAssertEqual(a.errorsTop1, b.errorsTop1); XCTAssertEqual(a.images, 8); XCTAssertEqual(b.images, 8)
+        for (p, q) in zip(whole.parameters, sliced.parameters) {
+            XCTAssertEqual(p.name, q.name)
+            assertClose(q.sum.array, p.grad.array, "\(p.name) summed gradient", rtol: 1e-4, atol: 1e-6)
+            assertClose(q.value.array, p.value.array, "\(p.name) after the update", rtol: 1e-5, atol: 1e-7)
+        }
+    }
+}

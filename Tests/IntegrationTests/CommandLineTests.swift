@@ -15,6 +15,6 @@ final class CommandLineTests: XCTestCase {
         let r = try Run.alexnet(["summary", "--config", "configs/alexnet.yaml", "--ranks", "2"], timeout: 30)
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("60,965,224 parameters; 724.4 M multiply-adds"), r.stdout)
-        XCTAssertTrue(r.stdout.contains("rank 1 of 2: groups 1, 30,482,612 parameters"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("rank 1 of 2: group 1, 30,482,612 parameters"), r.stdout)
     }
 }
