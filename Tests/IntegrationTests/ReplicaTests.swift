@@ -102,6 +102,25 @@ final class ReplicaTests: XCTestCase {
         }
     }
 
+    /// Four replicas: the gradient sum of each layer is a left fold in replica order,
+    /// ((g0 + g1) + g2) + g3, whether the replicas run in turn on one rank or apart on four, so
+    /// the runs agree bit for bit here too (with 2 replicas a + b = b + a would hide a wrong order).
+    func testFourReplicasSumInTheSameOrderOnEveryPlacement() throws {
+        func run(_ name: String, ranks: Int, config: String, extra: [String] = []) throws -> String {
+            let dir = Run.tempDir(name)
+            let r = try Run.alexnet(["train", "--config", config, "--data", Run.smallData, "--replicas", "4", "--log-every", "1",
+                                     "--steps", "20", "--out", dir] + extra, ranks: ranks, timeout: 300)
+            XCTAssertEqual(r.status, 0, "\(name): \(r.stderr)")
+            return dir
+        }
+        let dp1 = try run("four-dp-1", ranks: 0, config: "configs/fashion-mnist-onegroup.yaml")
+        let dp4 = try run("four-dp-4", ranks: 4, config: "configs/fashion-mnist-onegroup.yaml")
+        try assertSame(dp1, dp4, "1 group × 4 replicas, 1 rank against 4")
+        let split = try run("four-split-2", ranks: 2, config: "configs/fashion-mnist.yaml")
+        let whole = try run("four-whole-4", ranks: 4, config: "configs/fashion-mnist.yaml", extra: ["--ranks-per-replica", "1"])
+        try assertSame(split, whole, "2 groups × 4 replicas, 2 ranks in turn against a replica on each of 4")
+    }
+
     /// A run stopped on 4 ranks resumes on 1, and one stopped on 1 resumes on 4: both end as the
     /// run that never stopped.
     func testResumeFromFourRanksToOneAndBack() throws {
