@@ -42,4 +42,24 @@ final class CompareViewsTests: XCTestCase {
         XCTAssertTrue(table.contains("no val"), table)
         XCTAssertFalse(table.contains("nan"), table)
     }
+
+    /// A run's placement as `compare` and the report name it: groups, replicas, ranks, and a
+    /// whole replica on each rank when run.yaml says so.
+    func testCompareNamesReplicasAndPlacement() throws {
+        let dir = try makeScratchDirectory(self)
+        var config = try RunConfig.load(configPath("fashion-mnist"))
+        config.model.replicas = 2
+        let row = "1,100,0.5,0.2,0.01,0.2,0.01,0.01,500,60\n"
+        for (name, ranks, perReplica) in [("four", 4, 2), ("whole", 2, 1), ("split", 2, 2)] {
+            let run = try RunDirectory.create(dir + "/" + name, config: config,
+                                              info: RunInfo(ranks: ranks, groups: 2, ranksPerReplica: perReplica, coresPerRank: 1,
+                                                            blasCore: "Zen", elementwiseKernels: "AVX2", command: "test"))
+            try (EpochMetrics.csvHeader + "\n" + row).write(toFile: run.file(RunDirectory.metricsFile), atomically: true, encoding: .utf8)
+        }
+        XCTAssertEqual(try RunRecord.load(dir + "/four").placementText, "2g×2rep/4r")
+        XCTAssertEqual(try RunRecord.load(dir + "/whole").placementText, "2g×2rep/2r, a replica a rank")
+        XCTAssertEqual(try RunRecord.load(dir + "/split").placementText, "2g×2rep/2r")
+        let table = compareTable(try ["four", "whole"].map { try RunRecord.load(dir + "/" + $0) })
+        XCTAssertTrue(table.contains("fashion-mnist (2g×2rep/4r)") && table.contains("fashion-mnist (2g×2rep/2r, a replica a rank)"), table)
+    }
 }

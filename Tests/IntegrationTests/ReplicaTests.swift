@@ -143,6 +143,18 @@ final class ReplicaTests: XCTestCase {
         XCTAssertFalse(r.timedOut, "the job hung after rank 3 was killed")
         XCTAssertNotEqual(r.status, 0)
         XCTAssertLessThan(r.seconds, 120)
+        XCTAssertTrue((r.stdout + r.stderr).contains("rank 3"), "mpirun's line names the killed rank: \(r.stderr)")
+        XCTAssertTrue(Run.processes(mentioning: dir).isEmpty, "ranks left behind")
+    }
+
+    /// A rank that fails (throws) in a 4-rank job prints its line and aborts the communicator:
+    /// the ranks waiting for it in a collective end too.
+    func testAFailingRankEndsAFourRankJobWithItsLine() throws {
+        let dir = Run.tempDir("replicas-throw")
+        let r = try train(dir, ranks: 4, extra: ["--steps", "30"], env: ["ALEXNET_MP_FAULT": "2:6:throw"])
+        XCTAssertFalse(r.timedOut, "the job hung after rank 2 failed")
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("rank 2: injected fault before step 6"), r.stderr)
         XCTAssertTrue(Run.processes(mentioning: dir).isEmpty, "ranks left behind")
     }
 }
