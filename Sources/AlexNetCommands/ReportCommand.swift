@@ -32,7 +32,7 @@ struct Report: ParsableCommand {
         try reportingErrors {
             let first = (runs[0] as NSString).standardizingPath
             let defaultOut = runs.count == 1 ? (first as NSString).appendingPathComponent("report.html")
-                                             : ((first as NSString).deletingLastPathComponent as NSString).appendingPathComponent("report.html")
+                                             : (parentDirectory(of: first) as NSString).appendingPathComponent("report.html")
             var options = ReportOptions(out: out ?? defaultOut)
             options.dataDir = data
             options.neighbourPool = neighbourPool
@@ -41,7 +41,7 @@ struct Report: ParsableCommand {
             let files = try writeReport(runs: runs, options: options) {
                 writeStandardError($0 + "\n")
             }
-            print("figures: \(files.dropLast().count) files in \(Set(files.dropLast().map { ($0 as NSString).deletingLastPathComponent }).sorted().joined(separator: ", "))")
+            print("figures: \(files.dropLast().count) files in \(Set(files.dropLast().map { parentDirectory(of: $0) }).sorted().joined(separator: ", "))")
             print("report: \(options.out)")
         }
     }

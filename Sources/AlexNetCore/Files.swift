@@ -144,7 +144,7 @@ public func writeAtomically(_ bytes: [UInt8], to path: String) throws {
         unlink(tmp)
         throw FileError(path, "cannot rename into place: \(describeErrno(err))")
     }
-    try syncDirectory((path as NSString).deletingLastPathComponent)
+    try syncDirectory(parentDirectory(of: path))
 }
 
 public func writeAtomically(_ text: String, to path: String) throws { try writeAtomically(Array(text.utf8), to: path) }
@@ -206,11 +206,27 @@ public func writeStandardError(_ text: String) {
     _ = Array(text.utf8).withUnsafeBytes { writeAll(STDERR_FILENO, $0) }
 }
 
+/// The directory that holds `path`: "." for a bare name, "/" for a name in the root, and the
+/// path up to its last component otherwise (trailing slashes ignored; the parent of "." or ".."
+/// is that followed by "/.."). Foundation's `NSString.deletingLastPathComponent` traps on a
+/// one-character name ("r", "r/", ".") on Linux, so every caller here uses this instead.
+public func parentDirectory(of path: String) -> String {
+    var p = Substring(path)
+    while p.count > 1 && p.hasSuffix("/") { p = p.dropLast() }
+    if p == "/" { return "/" }
+    let last = p.split(separator: "/", omittingEmptySubsequences: true).last ?? ""
+    if last == "." || last == ".." { return String(p) + "/.." }
+    guard let slash = p.lastIndex(of: "/") else { return "." }
+    var head = p[..<slash]
+    while head.hasSuffix("/") { head = head.dropLast() }
+    return head.isEmpty ? "/" : String(head)
+}
+
 /// Bytes free for this user on the file system that holds `path` (or its directory).
 public func freeDiskBytes(_ path: String) -> Int? {
     var st = statvfs()
     var dir = path
-    while !dir.isEmpty, !FileManager.default.fileExists(atPath: dir) { dir = (dir as NSString).deletingLastPathComponent }
+    while !dir.isEmpty, !FileManager.default.fileExists(atPath: dir) { dir = parentDirectory(of: dir) }
     guard statvfs(dir.isEmpty ? "." : dir, &st) == 0 else { return nil }
     return Int(st.f_bavail) * Int(st.f_frsize)
 }
@@ -248,7 +264,7 @@ public enum OutputFile {
 
     /// Refuses an output path that cannot be written, or that holds what alexnet-mp did not write.
     public static func check(_ path: String, as kind: Kind) throws {
-        let dir = (path as NSString).deletingLastPathComponent
+        let dir = parentDirectory(of: path)
         if !dir.isEmpty {
             do { try checkDirectory(dir) } catch let e as FileError {
                 throw FileError(path, "cannot be written: its directory \(e.path) \(e.problem == "no such directory" ? "does not exist" : e.problem)")

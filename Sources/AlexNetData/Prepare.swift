@@ -111,7 +111,7 @@ public enum Prepare {
             guard removeOwnDirectory(tmp) else { throw DataError(tmp, "exists and was not written by this prepare: remove it or choose another --out") }
         }
         do {
-            try fm.createDirectory(atPath: (tmp as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try fm.createDirectory(atPath: parentDirectory(of: tmp), withIntermediateDirectories: true)
             guard mkdir(tmp, 0o755) == 0 else { throw FileError(tmp, describeErrno(errno)) }
             try writeData(Data(), tmp, partialMarker)
         } catch {
@@ -318,7 +318,7 @@ public enum Prepare {
         var tail: [String] = []
         while head != "/" && fileType(head) == nil {
             tail.insert((head as NSString).lastPathComponent, at: 0)
-            head = (head as NSString).deletingLastPathComponent
+            head = parentDirectory(of: head)
         }
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         if realpath(head, &buffer) != nil { head = String(cString: buffer) }
@@ -363,7 +363,7 @@ public enum Prepare {
     /// A partial output of a live process, or of another host, is left alone.
     static func removeStalePartials(of out: String) -> [String] {
         let fm = FileManager.default
-        let parent = (out as NSString).deletingLastPathComponent, prefix = (out as NSString).lastPathComponent + ".partial-"
+        let parent = parentDirectory(of: out), prefix = (out as NSString).lastPathComponent + ".partial-"
         var removed: [String] = []
         for name in ((try? fm.contentsOfDirectory(atPath: parent.isEmpty ? "." : parent)) ?? []) where name.hasPrefix(prefix) {
             let owner = name.dropFirst(prefix.count)

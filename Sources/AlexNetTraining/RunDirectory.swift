@@ -87,7 +87,7 @@ public struct RunDirectory: Sendable {
                 throw ConfigError("\(path): exists and is not an empty directory: choose another --out (a run directory is made new)")
             }
         }
-        let parent = (path as NSString).deletingLastPathComponent
+        let parent = parentDirectory(of: path)
         if !parent.isEmpty && fileType(parent) == nil {
             do { try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true) } catch {
                 throw ConfigError("\(path): cannot create its parent directory \(parent): \(describeErrno(errno))")
@@ -146,8 +146,8 @@ public struct SavedModel {
             return SavedModel(path: path, config: config, run: nil, file: f)
         }
         var dir = path
-        if path.hasSuffix(".bin") { dir = (path as NSString).deletingLastPathComponent }
-        if (dir as NSString).lastPathComponent == RunDirectory.modelDirectory { dir = (dir as NSString).deletingLastPathComponent }
+        if path.hasSuffix(".bin") { dir = parentDirectory(of: path) }
+        if (dir as NSString).lastPathComponent == RunDirectory.modelDirectory { dir = parentDirectory(of: dir) }
         let run = try RunDirectory(existing: dir.isEmpty ? "." : dir)
         return SavedModel(path: path, config: try run.config(), run: run, file: nil)
     }

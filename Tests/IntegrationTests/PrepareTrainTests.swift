@@ -143,6 +143,28 @@ final class PrepareTrainTests: XCTestCase {
         XCTAssertTrue(html.contains("mean colour saturation 0."), "the colour kernels are still shown")
     }
 
+    /// Output names of one character, relative to the working directory ("o", "./p", "r",
+    /// "q/"): Foundation's deletingLastPathComponent traps on them on Linux; the tools take the
+    /// parent directory with a helper of their own (`parentDirectory(of:)`), so these just work.
+    func testOneCharacterOutputNamesWork() throws {
+        let dir = Run.tempDir("short-names")
+        _ = try makeTree(dir + "/src")
+        let config = Run.packageRoot.path + "/configs/fashion-mnist.yaml"
+        for args in [["prepare", "--source", "src", "--out", "o", "--size", "32", "--jobs", "1"],
+                     ["prepare", "--source", "src", "--out", "./p", "--size", "32", "--jobs", "1"],
+                     ["train", "--config", config, "--data", Run.smallData, "--steps", "1", "--out", "r"],
+                     ["train", "--config", config, "--data", Run.smallData, "--steps", "1", "--out", "q/"]] {
+            let quoted = ([Run.binary] + args).map { "'\($0)'" }.joined(separator: " ")
+            let r = try Run.command(["/bin/sh", "-c", "cd '\(dir)' && exec \(quoted)"], timeout: 120)
+            XCTAssertEqual(r.status, 0, "\(args): \(r.stderr)")
+            XCTAssertFalse(r.stderr.contains("crashed"), r.stderr)
+        }
+        for out in ["o", "p", "r", "q"] {
+            var isDirectory: ObjCBool = false
+            XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/" + out, isDirectory: &isDirectory) && isDirectory.boolValue, out)
+        }
+    }
+
     func testPrepareRefusesBadSourcesInOneLine() throws {
         let dir = Run.tempDir("prepare-bad")
         try FileManager.default.createDirectory(atPath: dir + "/empty/train/cat", withIntermediateDirectories: true)
