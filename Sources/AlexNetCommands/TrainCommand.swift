@@ -57,59 +57,94 @@ struct Train: ParsableCommand {
             if let seed { config.train.seed = seed }
             if let replicas = replicaOption.replicas { config.model.replicas = replicas }
             if let data { config.data.dir = data }
-            do { try config.validate() } catch { throw ConfigError("\(error)") }
-            let session = try launch.session(config, deviceMemory: !ignoreMemoryLimit, ranksPerReplica: replicaOption.ranksPerReplica)
-            let network = session.network, spec = config.model
-            let batcher = try RunData.load(config).batcher
-            _ = try Trainer.stepsPerEpoch(batcher, batch: config.train.batch)
-            launch.announceBLAS()
-            let (run, runID) = try resumed.map { ($0, $0.info()?.runID) } ?? makeRunDirectory(config, launch: launch, placement: session.placement)
-
-            let perRank = try launch.comm.allgather(Double(network.localParameterCount))
-            let place = session.placement
-            launch.console.print("model \(config.name): \(spec.groups) group\(spec.groups == 1 ? "" : "s")\(spec.replicas > 1 ? " × \(spec.replicas) replicas" : "") on \(launch.comm.size) rank\(launch.comm.size == 1 ? "" : "s"), \(try spec.parameterCount().formatted()) parameters; "
-                + perRank.enumerated().map { r in
-                    let replica = place.replica == nil ? "" : ", replica \(r.offset / place.ranksPerReplica)"
-                    let groups = place.groups(ofRank: r.offset)
-                    return "rank \(r.offset) holds \(Int(r.element).formatted()) (group\(groups.count == 1 ? "" : "s") \(groups.map(String.init).joined(separator: ", "))\(replica))"
-                }.joined(separator: ", "))
-            launch.console.print("data: \(batcher.train.count) training and \(batcher.test.count) validation images of \(batcher.train.height)×\(batcher.train.width); run directory \(run.path)")
-
-            var options = TrainOptions(outDir: run.path, maxSteps: steps, logEvery: logEvery, profile: profile, trace: trace)
-            options.checkpointEvery = CheckpointEvery(checkpointEvery)
-            options.runID = runID
-            let trainer = Trainer(config: config, network: network, batcher: batcher, console: launch.console, options: options)
-            var state: TrainerState?
-            if let resume {
-                guard let latest = Checkpoint.latest(resume, warn: launch.console.warning) else {
-                    throw TrainingError("\(resume): no complete checkpoint to resume from", onEveryRank: true)
-                }
-                state = try Checkpoint.read(network, from: latest)
-                if let a = runID, let b = state?.runID, a != b {
-                    throw TrainingError("\(latest): belongs to run \(b), but \(run.file(RunDirectory.infoFile)) says this run is \(a): the checkpoint was copied in from another run", onEveryRank: true)
-                }
-                launch.console.print("resuming \(resume) from \(latest): step \(state!.globalStep), epoch \(state!.epoch)")
-            }
-            StopSignal.install(acknowledge: launch.comm.rank == 0 ? StopSignal.trainingLines : nil)
-            try trainer.run(epochs: config.train.epochs, resume: state)
-            if let report = trainer.profileReport {
-                launch.console.print("profile of the run (rank 0, per step):")
-                launch.console.print(report.table(rank: 0), terminator: "")
-            }
+            var job = TrainJob(config: config, out: out, resume: resumed)
+            job.steps = steps; job.logEvery = logEvery; job.checkpointEvery = CheckpointEvery(checkpointEvery)
+            job.profile = profile; job.trace = trace; job.deviceMemory = !ignoreMemoryLimit
+            job.ranksPerReplica = replicaOption.ranksPerReplica
+            try job.run(launch)
         }
+    }
+}
+
+/// One training run as `train` makes it: every check, then the network, then the run directory
+/// (made only after everything was accepted), then the trainer; or the resumption of `resume`.
+/// `train` runs one; `ablate` runs one per arm and seed.
+struct TrainJob {
+    var config: RunConfig
+    /// The run directory to make (nil: runs/<name>-<time>); ignored on a resume.
+    var out: String?
+    var resume: RunDirectory?
+    var steps: Int?
+    var logEvery = 0
+    var checkpointEvery: CheckpointEvery? = CheckpointEvery("1e")
+    var profile = false
+    var trace: String?
+    var deviceMemory = true
+    var ranksPerReplica: Int?
+    /// The new run's id (nil: a fresh one); `ablate` records it before the run starts.
+    var runID: String?
+
+    init(config: RunConfig, out: String?, resume: RunDirectory? = nil) {
+        self.config = config; self.out = out; self.resume = resume
+    }
+
+    /// Trains; returns the run directory.
+    @discardableResult
+    func run(_ launch: Launch) throws -> RunDirectory {
+        let config = self.config
+        do { try config.validate() } catch { throw ConfigError("\(error)") }
+        let session = try launch.session(config, deviceMemory: deviceMemory, ranksPerReplica: ranksPerReplica)
+        let network = session.network, spec = config.model
+        let batcher = try RunData.load(config).batcher
+        _ = try Trainer.stepsPerEpoch(batcher, batch: config.train.batch)
+        launch.announceBLAS()
+        let (run, runID) = try resume.map { ($0, $0.info()?.runID) } ?? makeRunDirectory(config, launch: launch, placement: session.placement, out: out, runID: runID)
+
+        let perRank = try launch.comm.allgather(Double(network.localParameterCount))
+        let place = session.placement
+        launch.console.print("model \(config.name): \(spec.groups) group\(spec.groups == 1 ? "" : "s")\(spec.replicas > 1 ? " × \(spec.replicas) replicas" : "") on \(launch.comm.size) rank\(launch.comm.size == 1 ? "" : "s"), \(try spec.parameterCount().formatted()) parameters; "
+            + perRank.enumerated().map { r in
+                let replica = place.replica == nil ? "" : ", replica \(r.offset / place.ranksPerReplica)"
+                let groups = place.groups(ofRank: r.offset)
+                return "rank \(r.offset) holds \(Int(r.element).formatted()) (group\(groups.count == 1 ? "" : "s") \(groups.map(String.init).joined(separator: ", "))\(replica))"
+            }.joined(separator: ", "))
+        launch.console.print("data: \(batcher.train.count) training and \(batcher.test.count) validation images of \(batcher.train.height)×\(batcher.train.width); run directory \(run.path)")
+
+        var options = TrainOptions(outDir: run.path, maxSteps: steps, logEvery: logEvery, profile: profile, trace: trace)
+        options.checkpointEvery = checkpointEvery
+        options.runID = runID
+        let trainer = Trainer(config: config, network: network, batcher: batcher, console: launch.console, options: options)
+        var state: TrainerState?
+        if let resume {
+            guard let latest = Checkpoint.latest(resume.path, warn: launch.console.warning) else {
+                throw TrainingError("\(resume.path): no complete checkpoint to resume from", onEveryRank: true)
+            }
+            state = try Checkpoint.read(network, from: latest)
+            if let a = runID, let b = state?.runID, a != b {
+                throw TrainingError("\(latest): belongs to run \(b), but \(run.file(RunDirectory.infoFile)) says this run is \(a): the checkpoint was copied in from another run", onEveryRank: true)
+            }
+            launch.console.print("resuming \(resume.path) from \(latest): step \(state!.globalStep), epoch \(state!.epoch)")
+        }
+        StopSignal.install(acknowledge: launch.comm.rank == 0 ? StopSignal.trainingLines : nil)
+        try trainer.run(epochs: config.train.epochs, resume: state)
+        if let report = trainer.profileReport {
+            launch.console.print("profile of the run (rank 0, per step):")
+            launch.console.print(report.table(rank: 0), terminator: "")
+        }
+        return run
     }
 
     /// Rank 0 makes the run directory (`--out`, or `runs/<name>-<time>`) with config.yaml and
     /// run.yaml, and tells every rank its path and the run's id, or the refusal every rank then
     /// stops with.
-    func makeRunDirectory(_ config: RunConfig, launch: Launch, placement: Placement) throws -> (RunDirectory, String?) {
+    func makeRunDirectory(_ config: RunConfig, launch: Launch, placement: Placement, out: String?, runID: String?) throws -> (RunDirectory, String?) {
         var message = [UInt8]()
         if launch.comm.rank == 0 {
             let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
             let info = RunInfo(ranks: launch.comm.size, groups: config.model.groups, ranksPerReplica: placement.ranksPerReplica,
                                coresPerRank: launch.cores,
                                blasCore: BLAS.coreName, elementwiseKernels: ElementwiseKernels.isa,
-                               command: CommandLine.arguments.joined(separator: " "))
+                               command: CommandLine.arguments.joined(separator: " "), runID: runID ?? RunInfo.newID())
             do {
                 let run = try RunDirectory.create(out ?? "runs/\(config.name)-\(stamp)", config: config, info: info)
                 message = Array(("ok\u{0}" + run.path + "\u{0}" + info.runID).utf8)

@@ -279,7 +279,7 @@ public final class Network {
         let s = stages[work.layer][i]
         switch work.pass {
         case .forward(let training, let step, let replica):
-            s.forward(training: training, seed: seed, step: step, replica: replica, lrn: spec.lrn, pool: spec.pool)
+            s.forward(training: training, seed: seed, step: step, replica: replica, replicas: placement.replicas, lrn: spec.lrn, pool: spec.pool)
         case .backward(let part):
             s.backward(part, lrn: spec.lrn, pool: spec.pool)
         case .update:

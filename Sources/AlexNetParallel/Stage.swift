@@ -66,16 +66,19 @@ final class Stage {
 
     var positions: Int { batch * plan.outHeight * plan.outWidth }
 
-    /// `replica`: which slice of the minibatch this is (the dropout masks of the slices lie end to
-    /// end in one stream, so every placement draws the same mask for the same image).
-    func forward(training: Bool, seed: UInt64, step: Int, replica: Int, lrn: LRNParameters, pool: PoolParameters) {
+    /// `replica` of `replicas`: which slice of the minibatch this is (each image draws its dropout
+    /// mask at its place in the whole minibatch, so every placement and every cut of the
+    /// minibatch into slices draws the same mask for the same image).
+    func forward(training: Bool, seed: UInt64, step: Int, replica: Int, replicas: Int, lrn: LRNParameters, pool: PoolParameters) {
         if let conv { conv.forward(x: x, y: y.data, workspace: workspace) }
         if let fc { fc.forward(x: x, y: y.data) }
         if plan.spec.relu { ReLU.forward(y.data, count: y.count) }
         dropoutApplied = dropMask != nil && training
         if let dropMask, training {
             Dropout.forward(y.data, mask: dropMask.data, count: y.count, p: plan.spec.dropout, seed: seed,
-                            layer: plan.index, group: group, step: step, first: replica * y.count)
+                            layer: plan.index, group: group, step: step,
+                            slice: Dropout.Slice(images: batch, inner: plan.outHeight * plan.outWidth, offset: replica * batch,
+                                                 total: batch * replicas))
         }
         if let lrnOut, let lrnScale {
             LocalResponseNorm.forward(lrn, a: y.data, b: lrnOut.data, scale: lrnScale.data,

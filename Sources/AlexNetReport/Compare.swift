@@ -59,6 +59,32 @@ public struct RunRecord: Sendable {
     }
 }
 
+/// The difference of two sets of error rates (y − x, in points) against the noise: the
+/// standard error of the difference of the means, from each set's spread over its seeds. "Larger
+/// than the noise" means larger than twice that (about a 95% two-sided test).
+public struct Difference: Sendable {
+    /// Points (100 × the rates' difference); nil when a set is empty or not finite.
+    public var points: Double?
+    /// Standard error in points; nil with one seed on either side.
+    public var standardError: Double?
+    public var largerThanNoise: Bool { guard let points, let standardError else { return false }; return abs(points) > 2 * standardError }
+
+    public init(_ x: [Double], _ y: [Double]) {
+        let mx = meanSD(x), my = meanSD(y)
+        guard !x.isEmpty, !y.isEmpty, mx.mean.isFinite, my.mean.isFinite else { return }
+        points = 100 * (my.mean - mx.mean)
+        if x.count > 1 && y.count > 1 {
+            standardError = 100 * (mx.sd * mx.sd / Double(x.count) + my.sd * my.sd / Double(y.count)).squareRoot()
+        }
+    }
+
+    public var text: String {
+        guard let points else { return "not comparable (a run without a validation split)" }
+        guard let standardError else { return String(format: "%+.2f points (one seed each: no noise estimate; use --seeds K)", points) }
+        return String(format: "%+.2f ± %.2f points (%@)", points, standardError, largerThanNoise ? "larger than twice the noise" : "within the noise")
+    }
+}
+
 /// Mean and sample standard deviation.
 func meanSD(_ xs: [Double]) -> (mean: Double, sd: Double) {
     let m = xs.reduce(0, +) / Double(xs.count)
@@ -99,15 +125,7 @@ public func compareTable(_ runs: [RunRecord]) -> String {
     }.joined(separator: "\n") + "\n"
     for i in 1..<max(1, order.count) {
         let a = stats[0], b = stats[i]
-        func diff(_ x: [Double], _ y: [Double]) -> String {
-            let mx = meanSD(x), my = meanSD(y)
-            guard mx.mean.isFinite, my.mean.isFinite else { return "not comparable (a run without a validation split)" }
-            let d = 100 * (my.mean - mx.mean)
-            guard x.count > 1, y.count > 1 else { return String(format: "%+.2f points (one seed each: no noise estimate; use --seeds K)", d) }
-            let se = 100 * (mx.sd * mx.sd / Double(x.count) + my.sd * my.sd / Double(y.count)).squareRoot()
-            return String(format: "%+.2f ± %.2f points (%@)", d, se, abs(d) > 2 * se ? "larger than twice the noise" : "within the noise")
-        }
-        out += "\(order[i]) − \(order[0]): final top-1 \(diff(a.top1, b.top1)), top-5 \(diff(a.top5, b.top5))\n"
+        out += "\(order[i]) − \(order[0]): final top-1 \(Difference(a.top1, b.top1).text), top-5 \(Difference(a.top5, b.top5).text)\n"
     }
     // Test views, for the runs that `eval --views 10` has recorded (eval-views.csv).
     for key in order {

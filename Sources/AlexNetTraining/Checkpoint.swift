@@ -185,6 +185,14 @@ public enum Checkpoint {
         return (root as NSString).appendingPathComponent(newest)
     }
 
+    /// The trainer's state in the latest complete checkpoint of `run` (nil: none, or unreadable):
+    /// how far a run has got, without building its network (`ablate` asks it of each arm).
+    public static func latestState(_ run: String) -> TrainerState? {
+        guard let dir = latest(run) else { return nil }
+        return try? decodeJSON(TrainerState.self, from: (dir as NSString).appendingPathComponent("state.json"), what: "a checkpoint state",
+                               limit: 256 << 20)
+    }
+
     /// Makes a directory whose parent exists (or finds it there); an error names it.
     static func makeDirectory(_ path: String) throws {
         guard mkdir(path, 0o755) == 0 || errno == EEXIST else {

@@ -87,4 +87,20 @@ final class DropoutTests: XCTestCase {
         Dropout.backward(dy.data, mask: m.data, count: count)
         GradientCheck(step: 1e-2).check(x.name, values: x.data, analytic: dy.array, loss: loss)
     }
+
+    /// A slice of the minibatch draws, for each of its images, the mask that image has in the
+    /// whole minibatch: `[rows][images][inner]` cut into 2 slices of 3 images, against 6 at once.
+    func testSlicesDrawTheWholeMinibatchsMask() {
+        let rows = 5, inner = 4, total = 6
+        let whole = Tensor("mask", [rows * total * inner]), y = Tensor("y", [rows * total * inner])
+        Dropout.forward(y.data, mask: whole.data, count: whole.count, p: 0.5, seed: 2, layer: 6, group: 1, step: 9)
+        for (offset, images) in [(0, 3), (3, 3), (2, 1)] {
+            let m = Tensor("slice mask", [rows * images * inner]), ys = Tensor("ys", [rows * images * inner])
+            Dropout.forward(ys.data, mask: m.data, count: m.count, p: 0.5, seed: 2, layer: 6, group: 1, step: 9,
+                            slice: Dropout.Slice(images: images, inner: inner, offset: offset, total: total))
+            for r in 0..<rows { for i in 0..<images { for q in 0..<inner {
+                XCTAssertEqual(m[(r * images + i) * inner + q], whole[(r * total + offset + i) * inner + q], "row \(r) image \(offset + i) position \(q)")
+            } } }
+        }
+    }
 }

@@ -150,10 +150,12 @@ final class NetworkTests: XCTestCase {
 }
 
 /// Replicas: a minibatch cut into slices whose gradients are summed is the same SGD step as the
-/// whole minibatch at once (up to float rounding: the sums are in another order).
+/// whole minibatch at once (up to float rounding: the sums are in another order), dropout
+/// included: each image draws its mask at its place in the whole minibatch.
 final class ReplicaStepTests: XCTestCase {
     func testTwoSlicesSumToTheWholeMinibatchsGradient() throws {
-        var spec = tinySpec(dropout: 0)   // dropout masks are drawn per slice: none, to compare
+        var spec = tinySpec(dropout: 0.5)
+        XCTAssertTrue(spec.layers.contains { $0.dropout > 0 && $0.kind == .fc })
         let whole = try oneRankNetwork(spec, batch: 8, seed: 3)
         spec.replicas = 2
         let sliced = try Network(spec: spec, batch: 4, placement: Placement(groups: 2, replicas: 2, ranks: 1, rank: 0),
