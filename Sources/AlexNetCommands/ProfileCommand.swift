@@ -23,6 +23,8 @@ struct ProfileCommand: ParsableCommand {
     @Option(help: "Data directory (default: the config's data.dir).") var data: String?
     @Flag(help: "Use random images instead of the data set (also used when the data directory does not exist).") var synthetic = false
     @Flag(name: .customLong("no-prefetch"), help: "Build each minibatch at the start of its step instead of on a background thread during the previous one.") var noPrefetch = false
+    @Option(name: .customLong("compare-with"), help: "A device file from `calibrate` on this placement: print what it predicts for each layer beside what was measured.")
+    var compareWith: String?
     @OptionGroup var replicaOption: ReplicaOption
     @OptionGroup var threads: ThreadOption
 
@@ -36,6 +38,7 @@ struct ProfileCommand: ParsableCommand {
         try Launch.run(threads: threads.threads) { launch in
             try launch.checkOutputs([(trace, .trace), (json, .profile)])
             let config = try replicaOption.apply(to: RunConfig.load(configOption.path))
+            let predictor = try compareWith.map { try RunConfig.loadDevice($0) }
             let dir = data ?? config.data.dir
             let useData = !synthetic && fileType(dir) != nil
             let batcher = useData ? try RunData.load(config, dataDir: dir).batcher : nil
@@ -82,6 +85,10 @@ struct ProfileCommand: ParsableCommand {
                                    rec.stepSeconds / Double(rec.steps) * 1e3, comm / Double(rec.steps) * 1e3, 100 * comm / rec.stepSeconds))
                 }
                 if launch.comm.size > 1 { c.print(report.bandwidthTable(rank: 0), terminator: "") }
+                if let predictor {
+                    c.print(try predictionTable(report.ranks[0], spec: config.model, batch: N, device: predictor, placement: placement,
+                                                concurrentGroups: session.threads.concurrentGroups, file: compareWith!), terminator: "")
+                }
                 if let json { try writeAtomically(try report.json(), to: json); c.print("counters of every rank: \(json)") }
                 if let trace { c.print("timeline: \(trace) (Chrome trace-event JSON; open in https://ui.perfetto.dev or chrome://tracing)") }
             }

@@ -19,8 +19,12 @@ struct Simulate: ParsableCommand {
     @OptionGroup var replicaOption: ReplicaOption
     @Option(parsing: .unconditional, help: "Devices to place the model on, as ranks in `train`: 1, one per group, one per replica, or groups × replicas (default: groups × replicas).")
     var devices: Int?
+    @Option(help: "The device: a device file (what calibrate writes, or the keys of a config's device: section), or this-machine (calibrated now, on this process); default: the config's device: section.")
+    var device: String?
     @Flag(help: "Print, instead, the modelled scaling of each strategy (model parallel, data parallel, groups × replicas, the 2014 hybrid) on 1 to 64 devices, the config's minibatch per replica.")
     var scaling = false
+    @Option(help: "Print, instead, the scaling table over these values: devices=1,2,4,8 and/or batch=128,256 (images per replica); repeat the option for both.")
+    var sweep: [String] = []
     @Flag(name: .customLong("ignore-memory-limit"), help: "Do not refuse a placement whose device would run out of memory.") var ignoreMemoryLimit = false
 
     func validate() throws {
@@ -30,10 +34,25 @@ struct Simulate: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let config = try replicaOption.apply(to: RunConfig.load(configOption.path))
+            var config = try replicaOption.apply(to: RunConfig.load(configOption.path))
             let spec = config.model
-            if scaling {
-                print(try scalingReport(spec, name: config.name, perReplica: config.train.batch, device: config.device), terminator: "")
+            if device == "this-machine" {
+                BLAS.setThreads(ThreadPlan(cores: ProcessInfo.processInfo.activeProcessorCount, localGroups: spec.groups).blasThreads)
+                config.device = try Calibration.device(spec, batch: config.train.batch / spec.replicas)
+            } else if let device {
+                config.device = try RunConfig.loadDevice(device)
+            }
+            if scaling || !sweep.isEmpty {
+                var devices = [1, 2, 4, 8, 16, 64], batches = [config.train.batch]
+                for s in sweep {
+                    let parts = s.split(separator: "=", maxSplits: 1).map(String.init)
+                    let values = parts.count == 2 ? parts[1].split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) } : []
+                    guard parts.count == 2, ["devices", "batch"].contains(parts[0]), !values.isEmpty, values.allSatisfy({ $0 != nil && $0! >= 1 && $0! <= 1 << 16 }) else {
+                        throw ConfigError("--sweep \(s): give devices=N,N,… or batch=N,N,… with whole numbers from 1 to 65536")
+                    }
+                    if parts[0] == "devices" { devices = values.map { $0! } } else { batches = values.map { $0! } }
+                }
+                print(try scalingReport(spec, name: config.name, perReplica: batches, devices: devices, device: config.device), terminator: "")
                 return
             }
             let devices = self.devices ?? spec.groups * spec.replicas

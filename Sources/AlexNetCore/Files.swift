@@ -244,7 +244,7 @@ func freeSpaceText(_ path: String) -> String {
 public enum OutputFile {
     public enum Kind: String, Sendable {
         case trace = "a trace", profile = "a profile", logits = "a logits file", safetensors = "an exported model",
-             report = "a report"
+             report = "a report", device = "a device file"
 
         /// Whether the first bytes of an existing file show it is one alexnet-mp wrote.
         func isOurs(_ head: [UInt8]) -> Bool {
@@ -255,6 +255,7 @@ public enum OutputFile {
             case .logits: return head.starts(with: [0x93] + Array("NUMPY".utf8)) && text.contains("'descr': '<f4'")
             case .safetensors: return head.count > 8 && text.contains("\"alexnet_mp.config\"")
             case .report: return text.contains(reportMark)
+            case .device: return text.hasPrefix("# alexnet-mp calibrate")
             }
         }
     }

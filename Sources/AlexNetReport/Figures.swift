@@ -9,6 +9,28 @@ import Foundation
 
 /// The report's pictures, each an SVG built from data already computed.
 public enum Figures {
+    /// The modelled scaling of each strategy (`scalingTable`): images per second and efficiency
+    /// against devices (log scale), one line per strategy.
+    public static func scaling(_ rows: [ScalingRow], device: String) -> SVG {
+        var ips = LineChart(title: "images/s, modelled on \(device)", xLabel: "devices (log₂: 0 = 1, 6 = 64)", yLabel: "images/s")
+        var eff = LineChart(title: "efficiency (speed-up ÷ devices)", xLabel: "devices (log₂)", yLabel: "efficiency")
+        eff.percent = true; eff.yMax = 1
+        var strategies: [Strategy] = []
+        for r in rows where !strategies.contains(r.strategy) { strategies.append(r.strategy) }
+        for (i, s) in strategies.enumerated() {
+            let colour = seriesColours[i % seriesColours.count], mine = rows.filter { $0.strategy == s }
+            ips.series.append(.init(name: s.short, colour: colour, points: mine.map { (log2(Double($0.devices)), $0.imagesPerSecond) }))
+            eff.series.append(.init(name: s.short, colour: colour, points: mine.map { (log2(Double($0.devices)), $0.efficiency) }))
+        }
+        return SVG.row([ips, eff].map { chart -> SVG in
+            var c = chart
+            c.width = 420
+            c.margin.bottom = 52 + 13 * Double(strategies.count)
+            c.height = 220 + c.margin.bottom
+            return c.svg()
+        })
+    }
+
     /// Training loss, validation top-1 and top-5 error against epochs, one line per run; the
     /// learning-rate drops marked. With `steps` (a run's steps.csv rows: global step, loss), the
     /// loss is drawn per logged step, at step / steps-per-epoch.

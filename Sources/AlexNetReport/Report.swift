@@ -198,6 +198,14 @@ public func writeReport(runs dirs: [String], options: ReportOptions, log: (Strin
         text += String(format: "Modelled on %@ (%@): step %.2f ms, of which transfers %.2f ms (%.1f%%).", config.device.name, strategy.rawValue,
                        1e3 * sim.stepSeconds, 1e3 * sim.transferSeconds, 100 * sim.transferSeconds / max(sim.stepSeconds, 1e-12))
         html.add("<p class=\"note\">\(escapeXML(text))</p>")
+
+        // What more devices would buy: every strategy modelled on 1 to 64 of the run's device.
+        html.section(level: 3, "Modelled scaling")
+        let rows = try scalingTable(spec, perReplica: config.train.batch, device: config.device)
+        let scaling = Figures.scaling(rows, device: config.device.name)
+        try write(scaling.document(standalone: true), fig("scaling.svg"))
+        html.add(scaling.document())
+        html.add("<p class=\"note\">\(escapeXML("alexnet-mp simulate --scaling, for this run's config: each replica computes \(config.train.batch) images a step (model parallelism keeps the minibatch at \(config.train.batch)); speed-up against one device; compute and transfers added, not overlapped. See docs/SIMULATOR.md for the model and its validation."))</p>")
     }
     try write(html.document(), options.out)
     return written

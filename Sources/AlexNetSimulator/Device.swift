@@ -24,11 +24,17 @@ public struct DeviceProfile: Codable, Equatable, Sendable {
     public var linkBandwidthGBs = 6.0
     /// Latency of one transfer over the link, microseconds (assumption: a peer copy's overhead).
     public var linkLatencyMicroseconds = 10.0
+    /// The low and high plausible values of the assumed figures (docs/SIMULATOR.md gives the
+    /// evidence for each): `simulate` prints the range its prediction spans over them.
+    public var uncertainty = DeviceUncertainty()
+    /// This machine's figures, measured by `calibrate`: when present, the simulator takes each
+    /// layer's time from them instead of peak × efficiency (see `MeasuredMachine`).
+    public var measured: MeasuredMachine?
 
     enum CodingKeys: String, CodingKey {
         case name, memoryGiB = "memory_gib", peakTFLOPs = "peak_tflops", memoryBandwidthGBs = "memory_bandwidth_gbs",
              convEfficiency = "conv_efficiency", matrixEfficiency = "matrix_efficiency", memoryEfficiency = "memory_efficiency",
-             linkBandwidthGBs = "link_bandwidth_gbs", linkLatencyMicroseconds = "link_latency_us"
+             linkBandwidthGBs = "link_bandwidth_gbs", linkLatencyMicroseconds = "link_latency_us", uncertainty, measured
     }
 
     public init() {}
@@ -42,7 +48,48 @@ public struct DeviceProfile: Codable, Equatable, Sendable {
             try checkRange("device.\(k)", v, above: 0, atMost: 1)
         }
         try checkRange("device.link_latency_us", linkLatencyMicroseconds, from: 0, atMost: 1e6)
+        try measured?.validate()
+        try uncertainty.validate()
     }
 
     public var memoryBytes: Double { memoryGiB * 1_073_741_824 }
 }
+
+/// `device.uncertainty`: each assumed figure's low and high plausible value, `[low, high]`.
+/// Defaults: conv kernels from about a quarter of peak (early direct convolutions; cuda-convnet2
+/// reached 39% for the whole one-column net on a Titan Black in convnet-benchmarks) to SGEMM's
+/// three quarters; matrix kernels, SGEMM on Fermi at 50–80%; memory-bound passes at 50–90% of
+/// the DRAM bandwidth; a peer copy's overhead 5–30 µs.
+public struct DeviceUncertainty: Codable, Equatable, Sendable {
+    public var convEfficiency = [0.25, 0.75]
+    public var matrixEfficiency = [0.5, 0.8]
+    public var memoryEfficiency = [0.5, 0.9]
+    public var linkLatencyMicroseconds = [5.0, 30.0]
+
+    enum CodingKeys: String, CodingKey {
+        case convEfficiency = "conv_efficiency", matrixEfficiency = "matrix_efficiency", memoryEfficiency = "memory_efficiency"
+        case linkLatencyMicroseconds = "link_latency_us"
+    }
+    public init() {}
+
+    /// Each figure's key path on the device, and its range.
+    public var ranges: [(key: String, path: WritableKeyPath<DeviceProfile, Double>, low: Double, high: Double)] {
+        [("conv_efficiency", \.convEfficiency, convEfficiency[0], convEfficiency[1]),
+         ("matrix_efficiency", \.matrixEfficiency, matrixEfficiency[0], matrixEfficiency[1]),
+         ("memory_efficiency", \.memoryEfficiency, memoryEfficiency[0], memoryEfficiency[1]),
+         ("link_latency_us", \.linkLatencyMicroseconds, linkLatencyMicroseconds[0], linkLatencyMicroseconds[1])]
+    }
+
+    func validate() throws {
+        for (key, values, top) in [("conv_efficiency", convEfficiency, 1.0), ("matrix_efficiency", matrixEfficiency, 1.0),
+                                   ("memory_efficiency", memoryEfficiency, 1.0), ("link_latency_us", linkLatencyMicroseconds, 1e6)] {
+            guard values.count == 2 else { throw ConfigError("device.uncertainty.\(key): give [low, high], got \(values.count) number\(values.count == 1 ? "" : "s")") }
+            for (which, v) in [("low", values[0]), ("high", values[1])] {
+                if key == "link_latency_us" { try checkRange("device.uncertainty.\(key) (\(which))", v, from: 0, atMost: top) }
+                else { try checkRange("device.uncertainty.\(key) (\(which))", v, above: 0, atMost: top) }
+            }
+            guard values[0] <= values[1] else { throw ConfigError("device.uncertainty.\(key): low \(values[0]) is above high \(values[1])") }
+        }
+    }
+}
+

@@ -127,20 +127,38 @@ public func simulate(_ spec: ModelSpec, batch N: Int, device d: DeviceProfile, s
         let (n, k) = share(p)
         var L = Simulation.Layer(name: p.spec.name)
         let flops = 2 * Double(p.multiplyAddsPerGroup * G) * n * k
-        let rate = peak * (p.isConv ? d.convEfficiency : d.matrixEfficiency)
-        L.forwardSeconds = flops / rate
-        L.backwardSeconds = flops * (p.index == 0 ? 1 : 2) / rate
         // Memory-bound passes, bytes per element of y: bias 8/4, ReLU 8/12, dropout 12/12, LRN 12/24.
         let y = Double(p.outChannels * G * p.outHeight * p.outWidth) * n * k
         let out = Double(p.outChannels * G * p.pooledHeight * p.pooledWidth) * n * k
         var fwd = 8 * y, bwd = 4 * y
         if p.spec.relu { fwd += 8 * y; bwd += 12 * y }
         if p.spec.dropout > 0 { fwd += 12 * y; bwd += 12 * y }
-        if p.spec.lrn { fwd += 12 * y; bwd += 24 * y }
         if p.spec.pool { fwd += 4 * y + 8 * out; bwd += 8 * y + 8 * out }
-        L.memoryBoundSeconds = (fwd + bwd) / bw
-        L.forwardSeconds += fwd / bw
-        L.backwardSeconds += bwd / bw
+        if let m = d.measured {
+            // This machine: each GEMM at its measured rate, im2col and col2im as measured (per
+            // group of `m.batch` images, scaled to this device's share), the passes at the
+            // measured streaming bandwidth, LRN at its measured cost per element.
+            guard let ml = m.layer(p.spec.name) else {
+                throw ConfigError("device.measured: no figures for layer \(p.spec.name): calibrate with this config")
+            }
+            let units = n * k * Double(G) / Double(m.batch), gemmFlops = 2 * Double(p.multiplyAddsPerGroup * m.batch)
+            L.forwardSeconds = units * (gemmFlops / (ml.forwardGflops * 1e9) + ml.im2colSeconds)
+            L.backwardSeconds = units * (gemmFlops / (ml.backwardWeightsGflops * 1e9) + ml.im2colSeconds
+                + (p.index == 0 ? 0 : gemmFlops / (ml.backwardDataGflops * 1e9) + ml.col2imSeconds))
+            let stream = m.streamGBs * 1e9
+            let lrnF = p.spec.lrn ? y * m.lrnForwardNs * 1e-9 : 0, lrnB = p.spec.lrn ? y * m.lrnBackwardNs * 1e-9 : 0
+            L.memoryBoundSeconds = (fwd + bwd) / stream + lrnF + lrnB
+            L.forwardSeconds += fwd / stream + lrnF
+            L.backwardSeconds += bwd / stream + lrnB
+        } else {
+            if p.spec.lrn { fwd += 12 * y; bwd += 24 * y }
+            let rate = peak * (p.isConv ? d.convEfficiency : d.matrixEfficiency)
+            L.forwardSeconds = flops / rate
+            L.backwardSeconds = flops * (p.index == 0 ? 1 : 2) / rate
+            L.memoryBoundSeconds = (fwd + bwd) / bw
+            L.forwardSeconds += fwd / bw
+            L.backwardSeconds += bwd / bw
+        }
         // The exchange in front of this layer: its input all-gathered forward and its gradient
         // reduce-scattered backward, over the devices that hold parts of what it reads.
         if p.index > 0 {
@@ -185,7 +203,7 @@ public func simulate(_ spec: ModelSpec, batch N: Int, device d: DeviceProfile, s
     // The input, the logits, the workspaces and labels are the network's own.
     sim.otherMemoryBytes = buffers.networkBytes
     // The update reads w, g, v and writes w, v: 20 bytes per parameter held.
-    sim.updateSeconds = 20 * params / bw
+    sim.updateSeconds = 20 * params / (d.measured.map { $0.streamGBs * 1e9 } ?? bw)
     return sim
 }
 
@@ -230,15 +248,18 @@ public func scalingTable(_ spec: ModelSpec, perReplica: Int, device: DeviceProfi
     return rows
 }
 
-/// The scaling table as text (`simulate --scaling`).
-public func scalingReport(_ spec: ModelSpec, name: String, perReplica: Int, device d: DeviceProfile) throws -> String {
-    let rows = try scalingTable(spec, perReplica: perReplica, device: d)
-    var out = "\(name) on 1–64 × \(d.name), \(perReplica) images a step per replica (model parallel: \(perReplica) in all); compute and transfers not overlapped\n"
-    out += "strategy            devices   batch   images/s  speed-up  efficiency  MiB moved/device  transfer share\n"
-    for r in rows {
-        out += "\(r.strategy.short.padding(toLength: 18, withPad: " ", startingAt: 0)) \(pad("\(r.devices)", 8)) \(pad("\(r.batch)", 7)) "
-            + String(format: "%10.0f  %8.2f  %9.0f%%  %16.1f  %13.0f%%\n", r.imagesPerSecond, r.speedup, 100 * r.efficiency,
-                     Double(r.bytesPerDevice) / 1_048_576, 100 * r.transferShare)
+/// The scaling table as text (`simulate --scaling`, and `simulate --sweep` with several
+/// minibatches: one block of rows per images-per-replica).
+public func scalingReport(_ spec: ModelSpec, name: String, perReplica: [Int], devices: [Int] = [1, 2, 4, 8, 16, 64],
+                          device d: DeviceProfile) throws -> String {
+    var out = "\(name) on \(devices.map(String.init).joined(separator: ", ")) × \(d.name); replicas of \(perReplica.map(String.init).joined(separator: " or ")) images a step (model parallel: that many in all); compute and transfers not overlapped\n"
+    out += "strategy            devices  images/replica   batch   images/s  speed-up  efficiency  MiB moved/device  transfer share\n"
+    for n in perReplica {
+        for r in try scalingTable(spec, perReplica: n, device: d, counts: devices) {
+            out += "\(r.strategy.short.padding(toLength: 18, withPad: " ", startingAt: 0)) \(pad("\(r.devices)", 8)) \(pad("\(n)", 15)) \(pad("\(r.batch)", 7)) "
+                + String(format: "%10.0f  %8.2f  %9.0f%%  %16.1f  %13.0f%%\n", r.imagesPerSecond, r.speedup, 100 * r.efficiency,
+                         Double(r.bytesPerDevice) / 1_048_576, 100 * r.transferShare)
+        }
     }
     return out
 }
@@ -280,7 +301,24 @@ public func simulationReport(_ spec: ModelSpec, name: String, batch N: Int, devi
     out += String(format: "\n%d epochs of %@ images = %.0f steps: predicted %@\n", epochs, images.formatted(), steps,
                   total >= 86400 ? String(format: "%.2f days (%.1f hours)", total / 86400, total / 3600) : formatDuration(total))
     let isPaper = (try? spec.parameterCount()) == 60_965_224 && spec.groups == 2 && strategy == .paperSplit && D == 2
-    if isPaper {
+    // The range over the stated uncertainty of the assumed figures: every corner of the box.
+    if d.measured == nil {
+        let ranges = d.uncertainty.ranges
+        var low = Double.infinity, high = 0.0
+        for corner in 0..<(1 << ranges.count) {
+            var dd = d
+            for (i, r) in ranges.enumerated() { dd[keyPath: r.path] = corner & (1 << i) != 0 ? r.high : r.low }
+            let t = try simulate(spec, batch: N, device: dd, strategy: strategy, devices: D).stepSeconds * steps
+            low = min(low, t); high = max(high, t)
+        }
+        func span(_ t: Double) -> String { total >= 86400 ? String(format: "%.2f days", t / 86400) : formatDuration(t) }
+        out += "range over the stated uncertainty (" + ranges.map { "\($0.key) \(fmt($0.low))–\(fmt($0.high))" }.joined(separator: ", ")
+            + "): \(span(low)) to \(span(high))\n"
+        if isPaper {
+            out += String(format: "the paper: five to six days on two GTX 580 3 GB; prediction / 5.5 days = %.2f; 5–6 days %@ the range\n",
+                          total / 86400 / 5.5, low <= 5 * 86400 && high >= 6 * 86400 ? "lie inside" : (low <= 6 * 86400 && high >= 5 * 86400 ? "lie partly inside" : "lie outside"))
+        }
+    } else if isPaper {
         out += String(format: "the paper: five to six days on two GTX 580 3 GB; prediction / 5.5 days = %.2f\n", total / 86400 / 5.5)
     }
     // Which assumption moves the prediction most: each one halved and doubled (efficiencies capped at 1).
@@ -336,6 +374,8 @@ func impliedConvEfficiency(_ spec: ModelSpec, batch: Int, device: DeviceProfile,
     }
     return (lo + hi) / 2
 }
+
+private func fmt(_ v: Double) -> String { String(format: "%g", v) }
 
 private func pad(_ s: String, _ w: Int) -> String { String(repeating: " ", count: max(0, w - s.count)) + s }
 

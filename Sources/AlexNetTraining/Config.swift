@@ -85,13 +85,15 @@ public struct RunConfig: Codable, Equatable, Sendable {
         let path: [String]
         let defaults: Node.Mapping
         let required: Set<String>
+        /// Keys whose default is nothing (an optional property the defaults do not encode).
+        let optional: Set<String>
 
-        init<T: Encodable>(_ path: [String], _ defaults: T, required: Set<String> = []) {
+        init<T: Encodable>(_ path: [String], _ defaults: T, required: Set<String> = [], optional: Set<String> = []) {
             self.path = path
             guard let text = try? YAMLEncoder().encode(defaults), case .mapping(let m)? = try? Yams.compose(yaml: text) else {
                 preconditionFailure("the defaults of \(path.joined(separator: ".")) do not encode as a mapping")
             }
-            self.defaults = m; self.required = required
+            self.defaults = m; self.required = required; self.optional = optional
         }
 
         func fill(_ node: Node, at rest: ArraySlice<String>) throws -> Node {
@@ -101,7 +103,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
                 m[next] = try fill(child, at: rest.dropFirst())
                 return .mapping(m)
             }
-            let known = defaults.compactMap { $0.key.string }
+            let known = defaults.compactMap { $0.key.string } + optional.sorted()
             for (k, _) in m where !known.contains(k.string ?? "") {
                 throw ConfigError("\((path + [k.string ?? "?"]).joined(separator: ".")): unknown key (expected one of: \(known.joined(separator: ", ")))")
             }
@@ -115,7 +117,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         Section(["model", "lrn"], LRNParameters.paper), Section(["model", "pool"], PoolParameters.paper),
         Section(["data"], DataConfig(), required: DataConfig.requiredKeys),
         Section(["train"], TrainConfig()), Section(["train", "schedule"], ScheduleConfig()),
-        Section(["device"], DeviceProfile()),
+        Section(["device"], DeviceProfile(), optional: ["measured"]), Section(["device", "uncertainty"], DeviceUncertainty()),
     ]
 
     /// Deeper than any config needs (they nest 4 levels), shallow enough for Yams's recursion.
@@ -142,6 +144,38 @@ public struct RunConfig: Codable, Equatable, Sendable {
         }
         return nil
     }
+
+    /// A device file (`simulate --device FILE`, what `calibrate` writes): the keys of a config's
+    /// `device:` section at its top level, read and checked as a config's section is.
+    public static func loadDevice(_ path: String) throws -> DeviceProfile {
+        func fail(_ problem: String) -> ConfigError { ConfigError("device \(path): \(problem)") }
+        let text: String
+        do { text = try readText(path, limit: 4 * largestFile, allowEmpty: false) } catch let e as FileError { throw fail(e.problem) }
+        do { try checkNesting(text, limit: maximumNesting) } catch let e as ConfigError { throw fail(e.description) }
+        let root: Node?
+        do { root = try Yams.compose(yaml: text) } catch {
+            throw fail("not valid YAML: \(String(describing: error).split(whereSeparator: \.isNewline).joined(separator: " "))")
+        }
+        guard let root, case .mapping = root else { throw fail("is not a mapping of device keys (name, peak_tflops, …)") }
+        try refuseDuplicateKeys(root, path: ["device"]).map { throw fail($0) }
+        let device: DeviceProfile
+        do {
+            var filled = root
+            for section in sections where section.path.first == "device" { filled = try section.fill(filled, at: section.path.dropFirst()) }
+            device = try YAMLDecoder().decode(DeviceProfile.self, from: try Yams.serialize(node: filled))
+        } catch let e as ConfigError {
+            throw fail(e.description)
+        } catch let e as DecodingError {
+            throw fail(describe(e))
+        } catch {
+            throw fail("not valid YAML: \(String(describing: error).split(whereSeparator: \.isNewline).first ?? "")")
+        }
+        do { try device.validate() } catch { throw fail("\(error)") }
+        return device
+    }
+
+    /// A device's figures as a device file (the inverse of `loadDevice`), written by the serializer.
+    public static func deviceFile(_ device: DeviceProfile) throws -> String { try YAMLEncoder().encode(device) }
 
     /// The config as YAML, written by the serializer.
     public func yaml() throws -> String { try YAMLEncoder().encode(self) }
