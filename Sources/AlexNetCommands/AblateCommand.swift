@@ -66,10 +66,7 @@ struct Ablate: ParsableCommand {
                 }
                 pairs.append((s, named(on, "with-\(s.rawValue)"), named(off, s.ablatedArm)))
             }
-            arms = try arms.map { ($0.name, try placed($0.config, ranks: launch.comm.size, arm: $0.name)) }
-            for a in arms { do { _ = try Placement(groups: a.config.model.groups, replicas: a.config.model.replicas, ranks: launch.comm.size, rank: 0) } catch {
-                throw ConfigError("ablate: the \(a.name) arm: \(error)")
-            } }
+            arms = try arms.map { ($0.name, try placed($0.config, like: base, ranks: launch.comm.size, arm: $0.name)) }
             let dir = out ?? "ablations/\(base.name)"
             var manifest = try openStudy(dir, base: base, launch: launch)
             let firstSeed = base.train.seed
@@ -111,17 +108,22 @@ struct Ablate: ParsableCommand {
         }
     }
 
-    /// An arm on these ranks: as given when its groups fit them; a one-group arm on several ranks
-    /// runs as replicas, one a rank (the same model: its gradient is the sum of the slices'
-    /// gradients of the same mean loss; only the order of the sums differs).
-    func placed(_ config: RunConfig, ranks: Int, arm: String) throws -> RunConfig {
-        let m = config.model
-        if ranks == 1 || ranks == m.groups || ranks == m.groups * m.replicas { return config }
-        guard m.groups == 1, m.replicas == 1, config.train.batch % ranks == 0 else {
-            throw ConfigError("ablate: the \(arm) arm (\(m.groups) group\(m.groups == 1 ? "" : "s")) cannot run on \(ranks) ranks: run the study on 1 rank or on \(m.groups)")
-        }
+    /// An arm with fewer groups than the paper's arm (the one-group net) runs as that many
+    /// replicas, so that it runs wherever the paper's arm does (1 rank, or one per group) and a
+    /// study stopped on one placement resumes on the other. It is the same model: its gradient is
+    /// the sum of the slices' gradients of the same mean loss, each image keeps its dropout mask;
+    /// only the order of the sums differs.
+    func placed(_ config: RunConfig, like paper: RunConfig, ranks: Int, arm: String) throws -> RunConfig {
         var c = config
-        c.model.replicas = ranks
+        if c.model.groups < paper.model.groups, c.model.replicas == 1, paper.model.groups % c.model.groups == 0 {
+            c.model.replicas = paper.model.groups / c.model.groups
+            guard c.train.batch % c.model.replicas == 0 else {
+                throw ConfigError("ablate: the \(arm) arm: its minibatch of \(c.train.batch) does not divide into \(c.model.replicas) replicas")
+            }
+        }
+        do { _ = try Placement(groups: c.model.groups, replicas: c.model.replicas, ranks: ranks, rank: 0) } catch {
+            throw ConfigError("ablate: the \(arm) arm: \(error)")
+        }
         return c
     }
 

@@ -222,6 +222,14 @@ public func parentDirectory(of path: String) -> String {
     return head.isEmpty ? "/" : String(head)
 }
 
+/// `path` without its trailing slashes ("r/" is "r"; "/" stays "/"): the name that a suffix
+/// such as ".tmp" can be added to.
+public func withoutTrailingSlashes(_ path: String) -> String {
+    var p = Substring(path)
+    while p.count > 1 && p.hasSuffix("/") { p = p.dropLast() }
+    return String(p)
+}
+
 /// Bytes free for this user on the file system that holds `path` (or its directory).
 public func freeDiskBytes(_ path: String) -> Int? {
     var st = statvfs()

@@ -78,7 +78,8 @@ public struct RunDirectory: Sendable {
     /// written into `<path>.tmp-<pid>`, which is then renamed to `path`. `path` may be an empty
     /// directory; anything else there is refused (a run: continue it with --resume). A refusal
     /// or a failure leaves nothing behind.
-    public static func create(_ path: String, config: RunConfig, info: RunInfo) throws -> RunDirectory {
+    public static func create(_ given: String, config: RunConfig, info: RunInfo) throws -> RunDirectory {
+        let path = withoutTrailingSlashes(given)
         if let type = fileType(path) {
             if type == S_IFDIR, fileType((path as NSString).appendingPathComponent(configFile)) != nil {
                 throw ConfigError("\(path): holds a run already (config.yaml): continue it with --resume \(path), or choose another --out")

@@ -10,5 +10,6 @@ final class FilesTests: XCTestCase {
                                          ("a//b", "a"), ("/r", "/"), ("/", "/"), ("//", "/"), ("/a/b/c", "/a/b"), (".", "./.."),
                                          ("..", "../.."), ("a/..", "a/../.."), ("", ".")]
         for (path, parent) in cases { XCTAssertEqual(parentDirectory(of: path), parent, "parent of \"\(path)\"") }
+        for (path, bare) in [("r/", "r"), ("r//", "r"), ("/", "/"), ("a/b/", "a/b"), ("a", "a")] { XCTAssertEqual(withoutTrailingSlashes(path), bare) }
     }
 }
