@@ -7,8 +7,8 @@ struct Lint: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check a config against the paper: one line per departure (error, choice or declared), then a summary.",
         discussion: """
-        A departure is refused (error) or a choice (warning) unless the config declares it under
-        departures: with a one-line reason. train runs the same check before any work. Exits 1 when
+        A departure is refused (error) or a choice (warning) unless the config declares it under \
+        departures: with a one-line reason. train runs the same check before any work. Exits 1 when \
         there is an error, 0 otherwise.
         """)
 
@@ -40,7 +40,7 @@ func lint(configPath path: String) throws -> (text: String, errors: Int) {
     let unused = config.departures.keys.filter { id in !departures.contains { $0.id.rawValue == id } }.sorted()
     notes += unused.map { "departures.\($0) is declared, but the config does not depart from the paper there" }
     if config.model.groups > 1 && config.model.layers.contains(where: \.lrn) {
-        notes.append("LRN normalises over the maps of each layer's own group: this project's reading of the paper's N (README, \"As in the paper\")")
+        notes.append("LRN normalises over the maps of each layer's own group: this project's reading of the paper's N (README, \"LRN within a group\")")
     }
     let errors = departures.filter(\.isError).count, choices = departures.filter(\.isUndeclaredChoice).count
     let declared = departures.count - errors - choices

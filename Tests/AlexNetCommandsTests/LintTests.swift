@@ -26,7 +26,7 @@ final class LintTests: XCTestCase {
     func testThePapersNetPrintsNoDeparture() throws {
         let path = configPath("alexnet")
         XCTAssertEqual(try lint(configPath: path).text, """
-            note: LRN normalises over the maps of each layer's own group: this project's reading of the paper's N (README, "As in the paper")
+            note: LRN normalises over the maps of each layer's own group: this project's reading of the paper's N (README, "LRN within a group")
             \(path): no departures from the paper
 
             """)
@@ -52,7 +52,7 @@ final class LintTests: XCTestCase {
         XCTAssertEqual(lines.map { String($0.prefix(while: { $0 != "]" })) },
                        ["error [untiled", "error [untiled", "error [untiled", "error [untiled", "choice [init",
                         "note: departures.flip is declared, but the config does not depart from the paper there",
-                        "note: LRN normalises over the maps of each layer's own group: this project's reading of the paper's N (README, \"As in the paper\")",
+                        "note: LRN normalises over the maps of each layer's own group: this project's reading of the paper's N (README, \"LRN within a group\")",
                         "\(dir)/a224.yaml: 5 departures from the paper: 4 errors, 1 undeclared choice, 0 declared"])
         // A comparison net whose two-group net is not beside it: said, not checked.
         let one = try String(contentsOfFile: configPath("alexnet-onegroup"), encoding: .utf8)
