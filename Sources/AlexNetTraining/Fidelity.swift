@@ -86,8 +86,8 @@ public enum Fidelity {
     /// Where a comparison net's two-group config is: `<twin>.yaml` beside the config at `path`.
     public static func twinPath(of config: RunConfig, at path: String) -> String? {
         guard isComparisonNet(config) else { return nil }
-        let dir = (path as NSString).deletingLastPathComponent
-        return (dir as NSString).appendingPathComponent(String(config.name.dropLast(comparisonSuffix.count)) + ".yaml")
+        let dir = parentDirectory(of: path)
+        return (dir == "/" ? "" : dir) + "/" + config.name.dropLast(comparisonSuffix.count) + ".yaml"
     }
 
     /// Every departure of `config` from the paper, declared ones with their reason. `twin`: the

@@ -208,6 +208,16 @@ final class FidelityTests: XCTestCase {
         XCTAssertEqual(single.map(\.message), ["model.groups: 1 group; the paper: two groups (GPUs), or the one-GPU comparison net (a one-group config named <two-group name>-onegroup) — not declared (departures: {groups: \"why\"})"])
     }
 
+    /// The two-group config is looked for beside the comparison net's file, named after its
+    /// `name`; a one-character path is a file in ".", not a trap in Foundation's path code.
+    func testTheTwinIsTheConfigBesideItNamedWithoutTheSuffix() throws {
+        let one = try RunConfig.load(configPath("fashion-mnist-onegroup"))
+        XCTAssertEqual(Fidelity.twinPath(of: one, at: "c"), "./fashion-mnist.yaml")
+        XCTAssertEqual(Fidelity.twinPath(of: one, at: "mine/copy.yaml"), "mine/fashion-mnist.yaml")
+        XCTAssertEqual(Fidelity.twinPath(of: one, at: "/c.yaml"), "/fashion-mnist.yaml")
+        XCTAssertNil(Fidelity.twinPath(of: try RunConfig.load(configPath("fashion-mnist")), at: "c"))
+    }
+
     /// Another shape than 5 conv + 3 fc: said, and the layer-by-layer checks skipped.
     func testAnotherShapeSkipsTheLayerChecksAndSaysSo() throws {
         let found = try departures(try edited("fashion-mnist", ("    - {name: conv4, type: conv, kernels: 192, size: 3, stride: 1, pad: 1, sees: own, bias: 1}\n", "")))
