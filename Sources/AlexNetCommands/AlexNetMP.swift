@@ -17,7 +17,7 @@ struct AlexNetMP: ParsableCommand {
         Run under mpirun for one rank per group: mpirun -np 2 alexnet-mp train.
         As root add --allow-run-as-root; with more ranks than cores add --oversubscribe.
         """,
-        subcommands: [Train.self, Eval.self, Export.self, Prepare.self, Summary.self, Bench.self, ProfileCommand.self, Simulate.self, Compare.self, Report.self, Ablate.self, Calibrate.self],
+        subcommands: [Train.self, Eval.self, Export.self, Prepare.self, Summary.self, Lint.self, Bench.self, ProfileCommand.self, Simulate.self, Compare.self, Report.self, Ablate.self, Calibrate.self],
         defaultSubcommand: nil)
 }
 

@@ -16,8 +16,9 @@ struct Export: ParsableCommand {
         Reads RUN_DIR/model/ (the final model) or, when the run has not finished, its latest complete
         checkpoint. Tensors: convN.weight [kernels, in/groups, size, size], convN.bias, fcN.weight
         [outputs, inputs] (inputs in the order of PyTorch's flatten of NCHW), fcN.bias, and mean_image
-        [channels, height, width]. The metadata holds the run's config (alexnet_mp.config) and what a
-        PyTorch module needs (alexnet_mp.torch); bench/pytorch_alexnet.py builds that module.
+        [channels, height, width]. The metadata holds the run's config (alexnet_mp.config), what a
+        PyTorch module needs (alexnet_mp.torch; bench/pytorch_alexnet.py builds that module), and
+        which maps LRN normalises over (alexnet_mp.lrn_across: group, each group's own maps).
         """)
 
     @Argument(help: "The run directory.") var runDir: String

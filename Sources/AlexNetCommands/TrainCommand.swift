@@ -57,11 +57,28 @@ struct Train: ParsableCommand {
             if let seed { config.train.seed = seed }
             if let replicas = replicaOption.replicas { config.model.replicas = replicas }
             if let data { config.data.dir = data }
+            // The paper's check (`lint`) on the valid config, before the job (which validates it
+            // again). Train's own: the arms of `ablate` depart from the paper on purpose.
+            do { try config.validate() } catch { throw ConfigError("\(error)") }
+            try checkFidelity(config, resumed: resumed != nil, console: launch.console)
             var job = TrainJob(config: config, out: out, resume: resumed)
             job.steps = steps; job.logEvery = logEvery; job.checkpointEvery = CheckpointEvery(checkpointEvery)
             job.profile = profile; job.trace = trace; job.deviceMemory = !ignoreMemoryLimit
             job.ranksPerReplica = replicaOption.ranksPerReplica
             try job.run(launch)
+        }
+    }
+
+    /// The paper's check (`alexnet-mp lint`), before any work: an undeclared refusal stops a new
+    /// run (one line, every rank exits 1); every other undeclared departure is a warning, printed
+    /// by rank 0. A resumed run only warns: its model is the one its checkpoints hold.
+    func checkFidelity(_ config: RunConfig, resumed: Bool, console: Console) throws {
+        let twin = resumed ? nil : Fidelity.twinPath(of: config, at: configOption.path).flatMap { try? RunConfig.load($0) }
+        let undeclared = try Fidelity.departures(of: config, twin: twin).filter { $0.declared == nil }
+        if !resumed, let error = undeclared.first(where: \.isError) { throw ConfigError("config \(configOption.path): \(error.message)") }
+        for var d in undeclared {
+            d.refused = false
+            console.warning(d.message)
         }
     }
 }

@@ -109,14 +109,19 @@ public enum PyTorchExport {
     }
 
     public static let configKey = "alexnet_mp.config", torchKey = "alexnet_mp.torch"
+    /// Which maps LRN's window of n runs over: `group`, the maps of the layer's own group (this
+    /// project's reading of the paper's N; Caffe's reference model normalises conv1 over all 96).
+    public static let lrnAcrossKey = "alexnet_mp.lrn_across", lrnAcross = "group"
 
     /// Writes every group's parameters merged and, when given, the mean image as `mean_image`,
-    /// with the run's config (`configYAML`) and the module description in the metadata.
+    /// with the run's config (`configYAML`), the module description and which maps LRN runs over
+    /// (`alexnet_mp.lrn_across: group`) in the metadata.
     public static func write(_ spec: ModelSpec, parameters: (Int) -> [Parameter], mean: (values: [Float], shape: [Int])?,
                              configYAML: String, preprocess: Preprocess, to path: String) throws {
         var out = try tensors(spec, parameters: parameters)
         if let mean { out.append(SafeTensors.Output(name: "mean_image", shape: mean.shape, data: mean.values)) }
-        try SafeTensors.write(out, metadata: ["format": "pt", configKey: configYAML, torchKey: try torchDescription(spec, preprocess: preprocess)],
+        try SafeTensors.write(out, metadata: ["format": "pt", configKey: configYAML, torchKey: try torchDescription(spec, preprocess: preprocess),
+                                              lrnAcrossKey: lrnAcross],
                               to: path)
     }
 

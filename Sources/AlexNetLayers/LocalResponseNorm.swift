@@ -6,8 +6,9 @@ import Foundation
 ///
 ///     b[i] = a[i] / (k + α · Σ_{j = max(0, i−n/2)}^{min(C−1, i+n/2)} a[j]²)^β
 ///
-/// with k = 2, n = 5, α = 1e-4, β = 0.75, over the channels of one group (each GPU normalised
-/// its own maps). **α is not divided by n.** Caffe (`LRN`, `alpha`) and PyTorch
+/// with k = 2, n = 5, α = 1e-4, β = 0.75, over the channels of one group: each GPU normalises the
+/// maps it holds, this project's reading of the paper's N (README, "LRN within a group"; Caffe's
+/// reference normalises conv1 over all 96 maps). **α is not divided by n.** Caffe (`LRN`, `alpha`) and PyTorch
 /// (`nn.LocalResponseNorm(size, alpha, beta, k)`) compute `k + (α/n)·Σ a²`, so the paper's
 /// layer is PyTorch's `LocalResponseNorm(5, alpha=5e-4, beta=0.75, k=2)` and Caffe's
 /// `local_size: 5 alpha: 0.0005 beta: 0.75 k: 2`; going the other way, divide their α by n.

@@ -50,8 +50,10 @@ public struct PoolParameters: Equatable, Sendable {
 ///     - {name: fc6, type: fc, outputs: 4096, dropout: 0.5, bias: 1}
 ///
 /// Defaults: `stride` 1, `pad` 0, `relu` true (false for the last layer, whose outputs are the
-/// logits), `lrn`, `pool` false, `dropout` 0, `sees` own after the first layer (a fully
-/// connected layer always reads every group), `bias` 1 for the hidden FC layers and 0 elsewhere.
+/// logits), `lrn`, `pool` false, `dropout` 0, `bias` 1 for the hidden FC layers and 0 elsewhere.
+/// `sees` has no default where it matters: a convolution after the first in a model of several
+/// groups must say `own` or `all` (with one group it reads every map either way, and the first
+/// layer reads the image; a fully connected layer always reads every group).
 public struct LayerSpec: Equatable, Sendable {
     public enum Kind: String, Codable, Sendable { case conv, fc }
     /// What a layer reads: only its own group's maps, or every group's (an exchange between devices).
@@ -70,7 +72,8 @@ public struct LayerSpec: Equatable, Sendable {
     public var pool: Bool = false
     /// Dropout probability after the ReLU; 0 for none.
     public var dropout: Double = 0
-    /// The bias the `paper` init gives this layer (1 or 0); `he` uses 0.1 where this is 1.
+    /// The bias the `paper` init gives this layer (the paper's are 1 or 0); `he` uses 0.1 where
+    /// this is 1 and 0 where it is 0, and refuses any other value.
     public var paperBias: Float = 0
     /// The config keys this layer was given (the rest took their defaults); not part of `==`.
     public var given: Set<String> = []
@@ -127,7 +130,13 @@ extension ModelSpec: Codable {
             let last = i == layers.count - 1
             if !layers[i].given.contains("relu") { layers[i].relu = !last }
             if layers[i].kind == .fc { layers[i].sees = .all }
-            else if !layers[i].given.contains("sees") { layers[i].sees = i == 0 ? .all : .own }
+            else if !layers[i].given.contains("sees") {
+                // A silent `own` made conv3 of a two-group net read half its input without notice.
+                guard i == 0 || groups == 1 else {
+                    throw ConfigError("model.layers[\(i)] (\(layers[i].name)).sees: required after the first layer in a model of \(groups) groups: own (its group's maps only, as the paper's conv2, conv4, conv5) or all (every group's, as conv3)")
+                }
+                layers[i].sees = i == 0 ? .all : .own
+            }
             if !layers[i].given.contains("bias") { layers[i].paperBias = layers[i].kind == .fc && !last ? 1 : 0 }
         }
     }
@@ -267,6 +276,8 @@ extension ModelSpec {
                 throw ModelSpecError("\(key).dropout: must be in [0, 1), got \(l.dropout)") }
             guard l.paperBias.isFinite, abs(l.paperBias) <= 100 else {
                 throw ModelSpecError("\(key).bias: must be a finite number from -100 to 100, got \(l.paperBias)") }
+            guard initScheme != .he || l.paperBias == 0 || l.paperBias == 1 else {
+                throw ModelSpecError("\(key).bias: init: he reads a bias of 1 as 0.1 and of 0 as 0, so \(l.paperBias) has no meaning there: give 0 or 1, or use init: paper, which takes the value as given") }
             let first = i == 0
             guard !first || l.kind == .conv else {
                 throw ModelSpecError("\(key): the first layer must be a convolution (a fully connected layer reads another layer's maps)") }

@@ -35,6 +35,7 @@ public final class Parameter {
 public enum InitScheme: String, Codable, Sendable, CaseIterable {
     /// Weights N(0, 0.01²); biases 1 in conv2, conv4, conv5 and the hidden FC layers, 0 elsewhere.
     case paper
-    /// He-normal weights N(0, 2/fanIn); the biases that `paper` sets to 1 set to 0.1.
+    /// He-normal weights N(0, 2/fanIn); the biases that `paper` sets to 1 set to 0.1, the others 0
+    /// (`ModelSpec.plan()` refuses a bias other than 0 or 1 under `he`).
     case he
 }

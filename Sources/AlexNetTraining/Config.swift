@@ -18,8 +18,11 @@ public struct RunConfig: Codable, Equatable, Sendable {
     public var train: TrainConfig
     /// The device each rank plays, for `simulate` and the memory check (default: a GTX 580 3 GB).
     public var device: DeviceProfile
+    /// The departures from the paper this config means, by id (`Departure.ID`), each with a
+    /// one-line reason: `Fidelity` reports them as declared instead of refusing or warning.
+    public var departures: [String: String]
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case name, model, data, train, device }
+    enum CodingKeys: String, CodingKey, CaseIterable { case name, model, data, train, device, departures }
     public init(from decoder: Decoder) throws {
         let c = try strictContainer(decoder, CodingKeys.self)
         name = try c.decode(String.self, forKey: .name)
@@ -27,6 +30,20 @@ public struct RunConfig: Codable, Equatable, Sendable {
         data = try c.decode(DataConfig.self, forKey: .data)
         train = try c.decodeIfPresent(TrainConfig.self, forKey: .train) ?? TrainConfig()
         device = try c.decodeIfPresent(DeviceProfile.self, forKey: .device) ?? DeviceProfile()
+        departures = try c.decodeIfPresent([String: String].self, forKey: .departures) ?? [:]
+    }
+
+    /// The sections in order; `departures` only when there are some, sorted by id.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(model, forKey: .model)
+        try c.encode(data, forKey: .data)
+        try c.encode(train, forKey: .train)
+        try c.encode(device, forKey: .device)
+        guard !departures.isEmpty else { return }
+        var d = c.nestedContainer(keyedBy: AnyKey.self, forKey: .departures)
+        for (id, reason) in departures.sorted(by: { $0.key < $1.key }) { try d.encode(reason, forKey: AnyKey(stringValue: id)) }
     }
 
     /// The largest config file read (a config is a few KiB).
@@ -51,7 +68,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
             throw fail("not valid YAML: \(String(describing: error).split(whereSeparator: \.isNewline).joined(separator: " "))")
         }
         guard let root, case .mapping(let top) = root else {
-            throw fail(root == nil ? "is empty (no sections)" : "is not a mapping of sections (name, model, data, train, device)")
+            throw fail(root == nil ? "is empty (no sections)" : "is not a mapping of sections (name, model, data, train, device, departures)")
         }
         try refuseDuplicateKeys(.mapping(top), path: []).map { throw fail($0) }
         let config: RunConfig
@@ -194,6 +211,15 @@ public struct RunConfig: Codable, Equatable, Sendable {
         }
         guard data.crop == model.inputHeight, data.crop == model.inputWidth else {
             throw ConfigError("data.crop: \(data.crop) but model.input is \(model.inputHeight)×\(model.inputWidth)")
+        }
+        for (id, reason) in departures.sorted(by: { $0.key < $1.key }) {
+            let key = "departures.\(id.debugDescription.dropFirst().dropLast())"
+            guard Departure.ID(rawValue: id) != nil else {
+                throw ConfigError("\(key): unknown departure (expected one of: \(Departure.ID.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            guard !reason.trimmingCharacters(in: .whitespaces).isEmpty, !reason.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+                throw ConfigError("\(key): give the reason for this departure on one line of text")
+            }
         }
     }
 

@@ -158,6 +158,7 @@ final class SafeTensorsTests: XCTestCase {
         let file = try SafeTensors.read(dir + "/m.safetensors")
         XCTAssertEqual(file.entry("mean_image")?.shape, [1, 1, 2])
         XCTAssertEqual(try PyTorchExport.configText(of: file), config)
+        XCTAssertEqual(file.metadata["alexnet_mp.lrn_across"], "group", "the metadata says which LRN the model was trained with")
         let other = try oneRankNetwork(tinySpec(), seed: 6)
         XCTAssertNotEqual(other.parameters.map { $0.value.array }, net.parameters.map { $0.value.array })
         try load(file, into: other)

@@ -72,7 +72,7 @@ final class HostileConfigTests: XCTestCase {
             ("epochs: 30", "epochs: -3", "train.epochs"),
             ("kernels: 64,", "kernels: 4611686018427387904,", "(conv1).kernels"),
             ("input: {channels: 1, height: 24, width: 24}", "input: {channels: 1, height: 9223372036854775807, width: 24}", "model.input.height"),
-            ("dropout: 0.5}\n    - {name: fc7", "dropout: .nan}\n    - {name: fc7", "(fc6).dropout"),
+            ("dropout: 0.5, bias: 1}\n    - {name: fc7", "dropout: .nan, bias: 1}\n    - {name: fc7", "(fc6).dropout"),
         ]
         for (old, new, key) in cases { assertRefused(try modified(old, new), key) }
         let device = try text() + "device:\n  link_latency_us: .inf\n"

@@ -20,6 +20,31 @@ final class FailureTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("1-group model cannot run on 2 ranks"), r.stderr)
     }
 
+    /// The paper's check runs before any work: an undeclared refusal stops every rank with one
+    /// line and leaves no run directory; an undeclared choice is one warning, printed by rank 0.
+    func testTrainChecksTheConfigAgainstThePaperFirst() throws {
+        let dir = Run.tempDir("fidelity")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let text = try String(contentsOfFile: Run.packageRoot.path + "/configs/fashion-mnist.yaml", encoding: .utf8)
+            .replacingOccurrences(of: "dir: /usr/share/datasets/fashion-mnist", with: "dir: \(Run.smallData)")
+        try text.replacingOccurrences(of: "  untiled: \"pool1", with: "  # untiled: \"pool1").write(toFile: dir + "/untiled.yaml", atomically: true, encoding: .utf8)
+        for ranks in [0, 2] {
+            let r = try Run.alexnet(["train", "--config", dir + "/untiled.yaml", "--steps", "1", "--out", dir + "/run"], ranks: ranks, timeout: 60)
+            XCTAssertFalse(r.timedOut)
+            XCTAssertNotEqual(r.status, 0)
+            XCTAssertEqual(r.stderr.split(separator: "\n").filter { $0.contains("alexnet-mp:") },
+                           ["alexnet-mp: error: config \(dir)/untiled.yaml: model.layers[0] (conv1).pool: a 3×3 pool at stride 2 leaves the last row and column of its 24×24 map unread (11×11 out); the paper: every window tiles its map exactly, 227 → 55 → 27 → 13 → 6 (the paper's 224 only as 227: (227 − 11)/4 + 1 = 55, Caffe's convention) — refused unless declared (departures: {untiled: \"why\"})"],
+                           "\(ranks) ranks: \(r.stderr)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/run"), "a refused run made its directory")
+        }
+        try text.replacingOccurrences(of: "  init: \"He init", with: "  # init: \"He init").write(toFile: dir + "/he.yaml", atomically: true, encoding: .utf8)
+        let r = try Run.alexnet(["train", "--config", dir + "/he.yaml", "--steps", "1", "--checkpoint-every", "0", "--out", dir + "/he"], ranks: 2, timeout: 120)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stderr.split(separator: "\n").filter { $0.contains("alexnet-mp: warning:") },
+                       ["alexnet-mp: warning: model.init: he: He-normal weights N(0, 2/fan-in), biases of 1 set to 0.1; the paper: weights N(0, 0.01), biases 1 in conv2, conv4, conv5, fc6 and fc7, 0 elsewhere — not declared (departures: {init: \"why\"})"],
+                       r.stderr)
+    }
+
     func testAnExceptionOnOneRankBringsTheJobDown() throws {
         let r = try Run.alexnet(["train", "--config", "configs/fashion-mnist.yaml", "--steps", "40",
                                  "--out", Run.tempDir("throw")], ranks: 2, env: ["ALEXNET_MP_FAULT": "1:5:throw"], timeout: 90)
