@@ -137,7 +137,7 @@ echo
 #   what: all    every layer's fwd and bwd, no update (convnet-benchmarks: Torch's benchmark.lua
 #                or caffe time; dropout and softmax left out there and here)
 #         all+g1 the same plus conv1's input gradient (nets and tools that compute it)
-echo "## 2. Held-out predictions (ms per batch of 128; ratio = predicted / measured)"
+echo "## 2. Held-out predictions (ms per batch of 128 unless marked; ratio = predicted / measured)"
 echo
 echo "| id | GPU | library | net | timed | measured fwd / bwd / total | predicted fwd / bwd / total | ratio total (fwd / bwd) | one knob: total, ratio | per layer shape: total, ratio | source |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|"
@@ -169,32 +169,53 @@ done
 # layers only, up to pool5, batch 128, 'SAME' padding (conv1 56x56: pad 4 here gives 56), no LRN in
 # the version that produced these numbers; forward, and forward + gradients of the parameters (no
 # input gradient: the images are not among them). cuDNN R2's efficiencies; the K40c the Titan Black's.
+TF=""
 for row in "V12 k40 fwd 145" "V13 k40 fwd+bwd 480" "V14 titan-x fwd 70" "V15 titan-x fwd+bwd 244"; do
     set -- $row; id=$1 g=$2 what=$3 m=$4
     read -r f b u fs bs a <<< "$(predict owt "$g" cudnn-r2 128 'conv[1-5]' 0 "" 4)"
     if [ "$what" = fwd ]; then p=$f ps=$fs; else p=$(add "$f" "$b") ps=$(add "$fs" "$bs"); fi
     echo "| $id | $g | TensorFlow 0.5 (cuDNN v2: cudnn-r2's) | owt, conv1-pool5 only (conv1 56×56) | $what | $m | $(r1 "$p") | **$(ratio "$p" "$m")** | | $(r1 "$ps"), $(ratio "$ps" "$m") | tensorflow/models alexnet_benchmark.py@1c340802, docstring |"
+    TF="$TF $p"
 done
 
-# Caffe's reference model (CaffeNet: the 2012 two-group net with LRN and dropout, 227 input) at
-# batch 256, a whole training iteration (forward, backward without conv1's input gradient, the
-# update), pre-cuDNN Caffe (2014): BVLC/caffe docs/performance_hardware.md@03a48d7d, seconds per
-# 20 iterations. Caffe's layer-wise efficiencies (Titan Black: the same GK110 chip as all three).
-# "max clock" on the K40 is 875 MHz (peak 5.04); "default clock" 745 MHz (4.29, the device file's).
-for row in "V16 k40 5.04 26.5 ECC_off,_max_clock" "V17 k40 - 31.0 ECC_on,_default_clock" \
-           "V18 titan - 26.26 -" "V19 k20 - 36.0 -"; do
-    set -- $row; id=$1 g=$2 pk=$3 m=$4 note=${5//_/ }
+set -- $TF
+TFNOTE="TensorFlow, K40c / Titan X, one script: measured 145/70 = 2.07 (fwd), 480/244 = 1.97 (fwd+bwd); predicted $(ratio "$1" "$3") and $(ratio "$2" "$4")"
+
+# Caffe's reference model (CaffeNet: the 2012 two-group net with LRN and dropout, 227 input),
+# pre-cuDNN Caffe (2014), BVLC/caffe docs/performance_hardware.md@03a48d7d: training, seconds
+# per 20 iterations of 256 images (forward, backward without conv1's input gradient, the
+# update); testing, seconds for the 50,000 validation images (forward only, at the TEST batch of
+# 50 of the reference model's train_val.prototxt -- that batch is an assumption, UNVERIFIED).
+# Caffe's layer-wise efficiencies (Titan Black: the same GK110 chip as all three). The K40's
+# "maximum clock" is 875 MHz ("nvidia-smi -ac 3004,875": peak 5.04), its default 745 MHz (4.29).
+n=16
+CAFFE_ROWS=""
+for row in "k40 5.04 26.5 100 ECC_off,_max_clock" "k40 - 31 118 ECC_off,_default_clock" \
+           "titan - 26.26 100 -" "k20 - 36.0 133 -"; do
+    set -- $row; g=$1 pk=$2 m=$3 mt=$4 note=${5//_/ }
     [ "$pk" = - ] && pk=""; [ "$note" = - ] && note="" || note=", $note"
     read -r f b u fs bs a <<< "$(predict alexnet "$g" caffe 256 'conv[1-5]|fc[678]' 0 "$pk")"
     s=$(awk -v f="$f" -v b="$b" -v u="$u" 'BEGIN { printf "%.2f", 20 * (f + b + u) / 1000 }')
     ss=$(awk -v f="$fs" -v b="$bs" -v u="$u" 'BEGIN { printf "%.2f", 20 * (f + b + u) / 1000 }')
-    echo "| $id | $g$note | Caffe (2014, no cuDNN) | alexnet (CaffeNet), batch 256 | 20 whole iterations | $m s | $s s | **$(ratio "$s" "$m")** | | $ss s, $(ratio "$ss" "$m") | BVLC/caffe docs/performance_hardware.md@03a48d7d |"
-    if [ "$id" = V19 ]; then
-        # The same K20 run, forward only: "about 2.5 ms of this is on forward" per image
+    echo "| V$n | $g$note | Caffe (2014, no cuDNN) | alexnet (CaffeNet), batch 256 | 20 training iterations | $m s | $s s | **$(ratio "$s" "$m")** | | $ss s, $(ratio "$ss" "$m") | BVLC/caffe docs/performance_hardware.md@03a48d7d |"
+    n=$((n + 1))
+    if [ "$g" = k20 ]; then
+        # The same K20 training, forward only: "about 2.5 ms of this is on forward" per image
         # (BVLC/caffe docs/imagenet_training.md@10fe8523).
-        echo "| V20 | k20 | Caffe (2014, no cuDNN) | alexnet (CaffeNet), batch 256 | forward, per image | about 2.5 | $(awk -v f="$f" 'BEGIN { printf "%.2f", f / 256 }') | **$(ratio "$(awk -v f="$f" 'BEGIN { print f / 256 }')" 2.5)** | | $(awk -v f="$fs" 'BEGIN { printf "%.2f", f / 256 }'), $(ratio "$(awk -v f="$fs" 'BEGIN { print f / 256 }')" 2.5) | BVLC/caffe docs/imagenet_training.md@10fe8523 |"
+        echo "| V$n | k20 | Caffe (2014, no cuDNN) | alexnet (CaffeNet), batch 256 | training forward, per image | about 2.5 ms | $(awk -v f="$f" 'BEGIN { printf "%.2f", f / 256 }') ms | **$(ratio "$(awk -v f="$f" 'BEGIN { print f / 256 }')" 2.5)** | | $(awk -v f="$fs" 'BEGIN { printf "%.2f", f / 256 }') ms, $(ratio "$(awk -v f="$fs" 'BEGIN { print f / 256 }')" 2.5) | BVLC/caffe docs/imagenet_training.md@10fe8523 |"
+        n=$((n + 1))
     fi
+    CAFFE_ROWS="$CAFFE_ROWS $g:${pk:--}:$mt:${5}"
 done
+for row in $CAFFE_ROWS; do
+    IFS=: read -r g pk mt note <<< "$row"; note=${note//_/ }
+    [ "$pk" = - ] && pk=""; [ "$note" = - ] && note="" || note=", $note"
+    read -r f b u fs bs a <<< "$(predict alexnet "$g" caffe 50 'conv[1-5]|fc[678]' 0 "$pk")"
+    echo "| V$n | $g$note | Caffe (2014, no cuDNN) | alexnet (CaffeNet), batch 50 | testing: forward of 50,000 images | $mt s | $(r1 "$f") s | **$(ratio "$f" "$mt")** | | $(r1 "$fs") s, $(ratio "$fs" "$mt") | BVLC/caffe docs/performance_hardware.md@03a48d7d |"
+    n=$((n + 1))
+done
+echo
+echo "- $TFNOTE"
 echo
 
 # ---------------------------------------------------------------------------------------------
