@@ -14,12 +14,15 @@ public struct DeviceProfile: Codable, Equatable, Sendable {
     public var peakTFLOPs = 1.581
     /// DRAM bandwidth, GB/s.
     public var memoryBandwidthGBs = 192.4
-    /// Fraction of peak the convolution kernels reach (assumption: SGEMM's, see docs).
-    public var convEfficiency = 0.70
+    /// Fraction of peak the convolution kernels reach. Not measured on a GTX 580: cuda-convnet's
+    /// layer-wise efficiency on the GPUs it was measured on (convnet-benchmarks L1–L5, forward and
+    /// backward: Titan Black 0.163, Titan X 0.415), their mean (docs/SIMULATOR.md, "Validation").
+    public var convEfficiency = 0.29
     /// Fraction of peak the matrix (FC) kernels reach: CUBLAS 4.1 SGEMM on the GTX 580.
     public var matrixEfficiency = 0.70
-    /// Fraction of DRAM bandwidth the memory-bound layers reach (assumption).
-    public var memoryEfficiency = 0.75
+    /// Fraction of DRAM bandwidth the memory-bound layers reach: measured on a K40 (device-to-device
+    /// copy 202.7 of 288 GB/s), assumed here.
+    public var memoryEfficiency = 0.70
     /// Link between two devices, GB/s per direction: PCIe 2.0 ×16 in practice (8 in theory).
     public var linkBandwidthGBs = 6.0
     /// Latency of one transfer over the link, microseconds (assumption: a peer copy's overhead).
@@ -56,15 +59,15 @@ public struct DeviceProfile: Codable, Equatable, Sendable {
 }
 
 /// `device.uncertainty`: each assumed figure's low and high plausible value, `[low, high]`.
-/// Defaults: conv kernels from about a quarter of peak (early direct convolutions; cuda-convnet2
-/// reached 39% for the whole one-column net on a Titan Black in convnet-benchmarks) to SGEMM's
-/// three quarters; matrix kernels, SGEMM on Fermi at 50–80%; memory-bound passes at 50–90% of
-/// the DRAM bandwidth; a peer copy's overhead 5–30 µs.
+/// Defaults, the GTX 580's (configs/devices/gtx580.yaml; docs/SIMULATOR.md gives the evidence):
+/// conv kernels as cuda-convnet was measured on Kepler and Maxwell, 0.16–0.42 of peak; SGEMM from
+/// small matrices to the assembly bound on Fermi, 0.50–0.74; memory-bound passes 0.50–0.80 of the
+/// DRAM bandwidth; a peer copy's overhead 5–20 µs.
 public struct DeviceUncertainty: Codable, Equatable, Sendable {
-    public var convEfficiency = [0.25, 0.75]
-    public var matrixEfficiency = [0.5, 0.8]
-    public var memoryEfficiency = [0.5, 0.9]
-    public var linkLatencyMicroseconds = [5.0, 30.0]
+    public var convEfficiency = [0.16, 0.42]
+    public var matrixEfficiency = [0.5, 0.74]
+    public var memoryEfficiency = [0.5, 0.8]
+    public var linkLatencyMicroseconds = [5.0, 20.0]
 
     enum CodingKeys: String, CodingKey {
         case convEfficiency = "conv_efficiency", matrixEfficiency = "matrix_efficiency", memoryEfficiency = "memory_efficiency"

@@ -72,6 +72,18 @@ public enum AblationStudy: String, CaseIterable, Sendable {
             break   // one training, tested two ways
         }
         if self != .views { off.name = off.name == config.name ? config.name + "-" + ablatedArm : off.name }
+        // The ablated arm departs from the paper on purpose: it says so (`lint`, its config.yaml).
+        let why = "ablate --study \(rawValue): the arm without the paper's choice"
+        let ids: [Departure.ID]
+        switch self {
+        case .groups: ids = [.groups]
+        case .lrn: ids = [.lrn]
+        case .overlap: ids = [.pool, .untiled]
+        case .pca: ids = [.pcaColour]
+        case .dropout: ids = [.dropout]
+        case .views: ids = []
+        }
+        for id in ids where off.departures[id.rawValue] == nil { off.departures[id.rawValue] = why }
         try on.validate(); try off.validate()
         return (on, off)
     }

@@ -56,7 +56,7 @@ final class SimulatorTests: XCTestCase {
     func testComputeTimeFollowsTheDevice() throws {
         let spec = paperAlexNet()
         var d = DeviceProfile()
-        d.memoryEfficiency = 1
+        d.memoryEfficiency = 1; d.convEfficiency = 0.70
         let sim = try simulate(spec, batch: 128, device: d, strategy: .paperSplit)
         let conv1 = sim.layers[0]
         let gemm = 2.0 * 48 * 363 * 55 * 55 * 128 / (1.581e12 * 0.70)
