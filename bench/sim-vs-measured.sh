@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The simulator against this machine (docs/SIMULATOR.md, "Validated on this machine"): for each
+# config and placement, `calibrate` measures the primitives (never the model) and writes a
+# device file; `profile --compare-with` then runs the model and prints what the file predicts
+# for each layer beside what it measured. Run it alone on the machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+B=${B:-.build/release/alexnet-mp}
+OUT=${OUT:-$(mktemp -d /tmp/sim-vs-measured.XXXX)}
+MPI=(mpirun -np 2)
+[ "$(id -u)" = 0 ] && MPI+=(--allow-run-as-root)
+for cfg in fashion-mnist alexnet; do
+    steps=20; [ "$cfg" = alexnet ] && steps=6
+    echo "== $cfg, 1 rank (2 groups on 2 threads)"
+    "$B" calibrate --config "configs/$cfg.yaml" --out "$OUT/$cfg-1rank.yaml" | tail -1
+    "$B" profile --config "configs/$cfg.yaml" --synthetic --steps "$steps" --warmup 2 --compare-with "$OUT/$cfg-1rank.yaml" | sed -n '/^predicted by/,/^targets/p'
+    echo "== $cfg, 2 ranks"
+    "${MPI[@]}" "$B" calibrate --config "configs/$cfg.yaml" --out "$OUT/$cfg-2ranks.yaml" | tail -1
+    "${MPI[@]}" "$B" profile --config "configs/$cfg.yaml" --synthetic --steps "$steps" --warmup 2 --compare-with "$OUT/$cfg-2ranks.yaml" | sed -n '/^predicted by/,/^targets/p'
+done
+echo "device files in $OUT"
