@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${B:-.build/release/alexnet-mp}
 OUT=${OUT:-$(mktemp -d /tmp/sim-vs-measured.XXXX)}
+mkdir -p "$OUT"
 MPI=(mpirun -np 2)
 [ "$(id -u)" = 0 ] && MPI+=(--allow-run-as-root)
 for cfg in fashion-mnist alexnet; do

@@ -27,10 +27,16 @@ public enum Dropout {
         let threshold = UInt64(p * 18_446_744_073_709_551_616.0)  // p · 2^64
         let perRow = slice.map { $0.images * $0.inner } ?? max(count, 1)
         let rowStride = slice.map { $0.total * $0.inner } ?? perRow, start = slice.map { $0.offset * $0.inner } ?? 0
-        for e in 0..<count {
-            let row = e / perRow
-            mask[e] = stream.bits(at: UInt64(row * rowStride + start + (e - row * perRow))) < threshold ? 0 : keep
-            y[e] *= mask[e]
+        // Row by row rather than dividing each index by perRow: the division per element cost
+        // 0.6 ms of fc6's 1.3 ms forward (bench, fashion-mnist, Zen 3).
+        var e = 0, base = start
+        while e < count {
+            for j in 0..<min(perRow, count - e) {
+                let m: Float = stream.bits(at: UInt64(base + j)) < threshold ? 0 : keep
+                mask[e + j] = m
+                y[e + j] *= m
+            }
+            e += perRow; base += rowStride
         }
     }
 
