@@ -16,6 +16,7 @@ struct Calibrate: ParsableCommand {
     @OptionGroup var configOption: ConfigOption
     @Option(parsing: .unconditional, help: "Minibatch (default: the config's train.batch).") var batch: Int?
     @Option(help: "The device file to write (default: print it).") var out: String?
+    @OptionGroup var replicaOption: ReplicaOption
     @OptionGroup var threads: ThreadOption
 
     func validate() throws {
@@ -25,14 +26,21 @@ struct Calibrate: ParsableCommand {
     func run() throws {
         try Launch.run(threads: threads.threads) { launch in
             try launch.checkOutputs([(out, .device)])
-            let config = try RunConfig.load(configOption.path)
+            let config = try replicaOption.apply(to: RunConfig.load(configOption.path))
             let spec = config.model
-            let placement = try Placement(groups: spec.groups, ranks: launch.comm.size, rank: launch.comm.rank)
+            let placement = try Placement(groups: spec.groups, replicas: spec.replicas, ranks: launch.comm.size, rank: launch.comm.rank,
+                                          ranksPerReplica: replicaOption.ranksPerReplica)
             let plan = ThreadPlan(cores: launch.cores, localGroups: placement.groupsPerRank)
             BLAS.setThreads(plan.blasThreads)
-            let device = try Calibration.device(spec, batch: batch ?? config.train.batch, comm: launch.comm)
+            // A forward pass computes one replica's slice of the minibatch: measure at its shapes.
+            let N = batch ?? config.train.batch
+            guard N % spec.replicas == 0 else {
+                throw ConfigError("the minibatch: \(N) does not divide into \(spec.replicas) replicas (model.replicas)")
+            }
+            let device = try Calibration.device(spec, batch: N / spec.replicas, comm: launch.comm)
             guard launch.comm.rank == 0, let m = device.measured else { return }
-            let text = "# alexnet-mp calibrate --config \(configOption.path): \(device.name), \(launch.comm.size) rank(s)\n"
+            let text = "# alexnet-mp calibrate --config \(configOption.path): \(device.name), \(launch.comm.size) rank(s)"
+                + (spec.replicas > 1 ? ", \(spec.replicas) replicas of \(N / spec.replicas) images" : "") + "\n"
                 + (try RunConfig.deviceFile(device))
             if let out { try writeAtomically(text, to: out) } else { print(text, terminator: "") }
             let c = launch.console

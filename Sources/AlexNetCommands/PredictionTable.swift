@@ -10,9 +10,12 @@ import Foundation
 /// own, and the groups on ranks of their own, are one device each; groups run in turn share one.
 func predictionTable(_ measured: Profile.Record, spec: ModelSpec, batch N: Int, device: DeviceProfile, placement: Placement,
                      concurrentGroups: Bool, file: String) throws -> String {
+    // Replicas on ranks of their own are data parallel (or groups × replicas); replicas computed
+    // in turn cost what the whole minibatch costs on the same devices.
     let parallel = spec.groups > 1 && (placement.ranks >= spec.groups || concurrentGroups)
-    let strategy: Strategy = parallel ? .paperSplit : .oneDevice
-    let sim = try simulate(spec, batch: N, device: device, strategy: strategy, devices: parallel ? spec.groups : 1)
+    let (strategy, devices): (Strategy, Int) = placement.replica != nil ? modelledStrategy(placement)
+        : (parallel ? .paperSplit : .oneDevice, parallel ? spec.groups : 1)
+    let sim = try simulate(spec, batch: N, device: device, strategy: strategy, devices: devices)
     let steps = Double(max(measured.steps, 1))
     func ms(_ s: Double) -> String { String(format: "%.2f", s * 1e3) }
     func ratio(_ p: Double, _ m: Double) -> String { m > 1e-7 ? String(format: "%.2f", p / m) : "" }
