@@ -16,14 +16,30 @@ public final class Console {
 
     /// Whether what this process prints reaches a terminal. Under mpirun a rank's standard
     /// output is a pseudo-terminal even when mpirun's own goes to a file (Open MPI forwards it),
-    /// so a rank asks what mpirun's standard output is: its parent's (mpirun starts the ranks of
-    /// its node itself). Where that cannot be read, the rank's own answer stands.
+    /// so a rank asks what mpirun's standard output is. It walks up from its parent, since a
+    /// wrapper script may stand between (`mpirun -np 2 ./wrap.sh alexnet-mp …`), to the first
+    /// `mpirun`/`mpiexec`/`orterun`/`prterun`; where there is none (a rank started by a remote
+    /// daemon) or it cannot be read, the rank's own answer stands.
     static func outputIsTerminal() -> Bool {
         guard isatty(STDOUT_FILENO) != 0 else { return false }
         let env = ProcessInfo.processInfo.environment
         guard env["OMPI_COMM_WORLD_SIZE"] != nil || env["PMIX_RANK"] != nil else { return true }
-        guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(getppid())/fd/1") else { return true }
-        return target.hasPrefix("/dev/pts/") || target.hasPrefix("/dev/tty")
+        let launchers: Set<String> = ["mpirun", "mpiexec", "orterun", "prterun"]
+        var pid = getppid()
+        for _ in 0..<16 where pid > 1 {
+            guard let stat = try? readText("/proc/\(pid)/stat", limit: 1 << 16) else { return true }
+            // "pid (comm) state ppid …": comm may hold spaces and parentheses, so split at the last ")".
+            guard let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")") else { return true }
+            let name = String(stat[stat.index(after: open)..<close])
+            if launchers.contains(name) {
+                guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/1") else { return true }
+                return target.hasPrefix("/dev/pts/") || target.hasPrefix("/dev/tty")
+            }
+            let rest = stat[stat.index(after: close)...].split(separator: " ")
+            guard rest.count > 1, let parent = Int32(rest[1]) else { return true }
+            pid = parent
+        }
+        return true
     }
 
     public func print(_ line: String, terminator: String = "\n") {

@@ -148,6 +148,22 @@ final class HostileInputTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertFalse(r.stdout.contains("\r") || r.stdout.contains("\u{1B}[K"), r.stdout.debugDescription)
     }
+
+    /// The same with a wrapper script between mpirun and the ranks: the rank's parent is then a
+    /// shell on Open MPI's pseudo-terminal, and only mpirun's own output says where lines go.
+    func testProgressUnderMpirunThroughAWrapperIsPlainLines() throws {
+        let dir = Run.tempDir("hostile-wrapper")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let wrapper = dir + "/wrap.sh"
+        try "#!/bin/sh\n\"$@\"\nexit $?\n".write(toFile: wrapper, atomically: true, encoding: .utf8)
+        chmod(wrapper, 0o755)
+        let argv = ["mpirun", "-np", "2", "--oversubscribe"] + (getuid() == 0 ? ["--allow-run-as-root"] : [])
+            + [wrapper, Run.binary, "train", "--config", try config(), "--steps", "4", "--out", dir + "/run"]
+        let r = try Run.command(argv, timeout: 120)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("done: 4 steps"), r.stdout)
+        XCTAssertFalse(r.stdout.contains("\r") || r.stdout.contains("\u{1B}[K"), r.stdout.debugDescription)
+    }
 }
 
 private func fileType(_ path: String) -> mode_t? {
