@@ -182,12 +182,18 @@ public func simulate(_ spec: ModelSpec, batch N: Int, device d: DeviceProfile, s
             L.transferSeconds = 2 * moved.seconds
         }
         // This layer's gradient summed over the devices that compute it for different images.
+        // A reduce-scatter, whose received blocks are added into the device's own (P−1 passes
+        // over a block, each reading two and writing one: on a CPU as long again as the bytes
+        // over the link; measured, docs/SIMULATOR.md), then an all-gather of the sums. (The
+        // exchanges' backward reduce-scatters add too, at most 11 MB a step on the paper's
+        // net: left out.)
         let P = reducedOver(p)
         if P > 1 {
             let block = Double(p.parametersPerGroup * G) * k * 4 / Double(P)
             let sum = collective(block, over: P)
+            let add = 3 * Double(P - 1) * block / (d.measured.map { $0.streamGBs * 1e9 } ?? bw)
             L.transferBytes += 2 * sum.bytes
-            L.transferSeconds += 2 * sum.seconds
+            L.transferSeconds += 2 * sum.seconds + add
         }
         params += Double(p.parametersPerGroup * G) * k
         let whole = wholeGroups(p)

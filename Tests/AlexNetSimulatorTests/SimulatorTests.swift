@@ -117,6 +117,24 @@ final class SimulatorTests: XCTestCase {
         XCTAssertEqual(convGradients, 2_334_080 * 4 * 3 / 2)
     }
 
+    /// A gradient sum's time, by hand: fc6's 37,752,832 gradients over 2 devices (data parallel)
+    /// are a reduce-scatter and an all-gather of half of them each (latency + bytes over the link,
+    /// twice), plus adding the received half into the device's own (read two, write one, at the
+    /// memory bandwidth the device achieves). fc6 has no exchange in data parallelism.
+    func testAGradientSumCostsItsTransfersAndItsAddition() throws {
+        let spec = paperAlexNet(), d = DeviceProfile()
+        let dp = try simulate(spec, batch: 256, device: d, strategy: .dataParallel, devices: 2)
+        let block = Double((9216 * 4096 + 4096) * 4) / 2
+        let link = 2 * (d.linkLatencyMicroseconds * 1e-6 + block / (d.linkBandwidthGBs * 1e9))
+        let add = 3 * block / (d.memoryBandwidthGBs * 1e9 * d.memoryEfficiency)
+        XCTAssertEqual(dp.layers[5].name, "fc6")
+        XCTAssertEqual(dp.layers[5].transferSeconds, link + add, accuracy: 1e-9)
+        // The paper's split sums no gradients: fc6's time is its exchange alone.
+        let split = try simulate(spec, batch: 128, device: d, strategy: .paperSplit, devices: 2)
+        let exchange = 64 * 9216 * 4.0   // fc6's input: this device's half of 128 images' conv5 maps, to the other
+        XCTAssertEqual(split.layers[5].transferSeconds, 2 * (d.linkLatencyMicroseconds * 1e-6 + exchange / (d.linkBandwidthGBs * 1e9)), accuracy: 1e-9)
+    }
+
     /// The scaling table: every strategy is one device at 1, the speed-ups fall below the device
     /// count, and the paper's split is the cheapest in bytes on 2 devices.
     func testScalingTable() throws {
