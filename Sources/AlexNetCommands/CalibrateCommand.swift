@@ -33,14 +33,11 @@ struct Calibrate: ParsableCommand {
             let plan = ThreadPlan(cores: launch.cores, localGroups: placement.groupsPerRank)
             BLAS.setThreads(plan.blasThreads)
             // A forward pass computes one replica's slice of the minibatch: measure at its shapes.
-            let N = batch ?? config.train.batch
-            guard N % spec.replicas == 0 else {
-                throw ConfigError("the minibatch: \(N) does not divide into \(spec.replicas) replicas (model.replicas)")
-            }
-            let device = try Calibration.device(spec, batch: N / spec.replicas, comm: launch.comm)
+            let slice = try Session.replicaSlice(of: batch ?? config.train.batch, replicas: spec.replicas)
+            let device = try Calibration.device(spec, batch: slice, comm: launch.comm)
             guard launch.comm.rank == 0, let m = device.measured else { return }
             let text = "# alexnet-mp calibrate --config \(configOption.path): \(device.name), \(launch.comm.size) rank(s)"
-                + (spec.replicas > 1 ? ", \(spec.replicas) replicas of \(N / spec.replicas) images" : "") + "\n"
+                + (spec.replicas > 1 ? ", \(spec.replicas) replicas of \(slice) images" : "") + "\n"
                 + (try RunConfig.deviceFile(device))
             if let out { try writeAtomically(text, to: out) } else { print(text, terminator: "") }
             let c = launch.console

@@ -105,6 +105,8 @@ public func simulate(_ spec: ModelSpec, batch N: Int, device d: DeviceProfile, s
         }
     }
     let peak = d.peakTFLOPs * 1e12, bw = d.memoryBandwidthGBs * 1e9 * d.memoryEfficiency
+    // Bytes a second of a streaming pass: the measured rate on a calibrated machine.
+    let streamRate = d.measured.map { $0.streamGBs * 1e9 } ?? bw
     let link = d.linkBandwidthGBs * 1e9, latency = d.linkLatencyMicroseconds * 1e-6
     // One collective over P devices: (P−1) messages of `block` bytes through each device.
     func collective(_ block: Double, over P: Int) -> (bytes: Int, seconds: Double) {
@@ -145,11 +147,10 @@ public func simulate(_ spec: ModelSpec, batch N: Int, device d: DeviceProfile, s
             L.forwardSeconds = units * (gemmFlops / (ml.forwardGflops * 1e9) + ml.im2colSeconds)
             L.backwardSeconds = units * (gemmFlops / (ml.backwardWeightsGflops * 1e9) + ml.im2colSeconds
                 + (p.index == 0 ? 0 : gemmFlops / (ml.backwardDataGflops * 1e9) + ml.col2imSeconds))
-            let stream = m.streamGBs * 1e9
             let lrnF = p.spec.lrn ? y * m.lrnForwardNs * 1e-9 : 0, lrnB = p.spec.lrn ? y * m.lrnBackwardNs * 1e-9 : 0
-            L.memoryBoundSeconds = (fwd + bwd) / stream + lrnF + lrnB
-            L.forwardSeconds += fwd / stream + lrnF
-            L.backwardSeconds += bwd / stream + lrnB
+            L.memoryBoundSeconds = (fwd + bwd) / streamRate + lrnF + lrnB
+            L.forwardSeconds += fwd / streamRate + lrnF
+            L.backwardSeconds += bwd / streamRate + lrnB
         } else {
             if p.spec.lrn { fwd += 12 * y; bwd += 24 * y }
             let rate = peak * (p.isConv ? d.convEfficiency : d.matrixEfficiency)
@@ -191,7 +192,7 @@ public func simulate(_ spec: ModelSpec, batch N: Int, device d: DeviceProfile, s
         if P > 1 {
             let block = Double(p.parametersPerGroup * G) * k * 4 / Double(P)
             let sum = collective(block, over: P)
-            let add = 3 * Double(P - 1) * block / (d.measured.map { $0.streamGBs * 1e9 } ?? bw)
+            let add = 3 * Double(P - 1) * block / streamRate
             L.transferBytes += 2 * sum.bytes
             L.transferSeconds += 2 * sum.seconds + add
         }
@@ -209,7 +210,7 @@ public func simulate(_ spec: ModelSpec, batch N: Int, device d: DeviceProfile, s
     // The input, the logits, the workspaces and labels are the network's own.
     sim.otherMemoryBytes = buffers.networkBytes
     // The update reads w, g, v and writes w, v: 20 bytes per parameter held.
-    sim.updateSeconds = 20 * params / (d.measured.map { $0.streamGBs * 1e9 } ?? bw)
+    sim.updateSeconds = 20 * params / streamRate
     return sim
 }
 

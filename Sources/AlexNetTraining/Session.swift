@@ -28,11 +28,7 @@ public final class Session {
                                   ranksPerReplica: ranksPerReplica)
         let N = batch ?? config.train.batch
         try checkRange("the minibatch (train.batch or --batch)", N, 1...TrainConfig.largestBatch)
-        guard N % spec.replicas == 0 else {
-            throw ConfigError("the minibatch: \(N) does not divide into \(spec.replicas) replicas (model.replicas)")
-        }
-        // One forward pass computes one replica's slice of the minibatch.
-        let slice = N / spec.replicas
+        let slice = try Session.replicaSlice(of: N, replicas: spec.replicas)
         if deviceMemory { try checkDeviceMemory(spec, batch: slice, device: config.device, devices: placement.ranksPerReplica) }
         let plans = try spec.plan()
         let buffers = BufferPlan(spec: spec, plans: plans, batch: slice, localGroups: placement.localGroups,
@@ -42,6 +38,15 @@ public final class Session {
         BLAS.setThreads(threads.blasThreads)
         network = try Network(spec: spec, batch: slice, placement: placement, comm: comm, seed: config.train.seed,
                               concurrentGroups: threads.concurrentGroups)
+    }
+
+    /// The images of one replica's slice of a minibatch of `N`: one forward pass computes one
+    /// slice. Refused when the slices would not be equal.
+    public static func replicaSlice(of N: Int, replicas: Int) throws -> Int {
+        guard N % replicas == 0 else {
+            throw ConfigError("the minibatch: \(N) does not divide into \(replicas) replicas (model.replicas)")
+        }
+        return N / replicas
     }
 
     /// Refuses, on every rank alike, a network that would not fit in the memory this rank can
