@@ -61,34 +61,16 @@ public struct RunConfig: Codable, Equatable, Sendable {
     /// Parses and checks a config's text (from a file, or an exported model's metadata).
     public static func parse(_ text: String, file: String) throws -> RunConfig {
         func fail(_ problem: String) -> ConfigError { ConfigError("config \(file): \(problem)") }
-        // Bounded before a recursive parser sees it: Yams builds nested nodes recursively.
-        do { try checkNesting(text, limit: maximumNesting) } catch let e as ConfigError { throw fail(e.description) }
-        let root: Node?
-        do { root = try Yams.compose(yaml: text) } catch {
-            throw fail("not valid YAML: \(String(describing: error).split(whereSeparator: \.isNewline).joined(separator: " "))")
-        }
+        let root = try composeBounded(text, fail: fail)
         guard let root, case .mapping(let top) = root else {
             throw fail(root == nil ? "is empty (no sections)" : "is not a mapping of sections (name, model, data, train, device, departures)")
         }
         try refuseDuplicateKeys(.mapping(top), path: []).map { throw fail($0) }
-        let config: RunConfig
-        do {
-            // The sections' defaults filled in (unknown keys refused), then Swift's own decoding.
+        // The sections' defaults filled in (unknown keys refused), then Swift's own decoding.
+        let config = try decodeFilled(RunConfig.self, fail: fail) {
             var filled = Node.mapping(top)
             for section in sections { filled = try section.fill(filled, at: section.path[...]) }
-            config = try YAMLDecoder().decode(RunConfig.self, from: try Yams.serialize(node: filled))
-        } catch let e as ConfigError {
-            throw fail(e.description)
-        } catch let e as DecodingError {
-            // Yams re-wraps errors thrown inside init(from:) as "not valid YAML": unwrap ours.
-            if case .dataCorrupted(let ctx) = e, let inner = ctx.underlyingError {
-                if let c = inner as? ConfigError { throw fail(c.description) }
-                if let d = inner as? DecodingError { throw fail(describe(d)) }
-                throw fail("not valid YAML: \(String(describing: inner).split(whereSeparator: \.isNewline).joined(separator: " "))")
-            }
-            throw fail(describe(e))
-        } catch {
-            throw fail("not valid YAML: \(String(describing: error).split(whereSeparator: \.isNewline).first ?? "")")
+            return filled
         }
         do { try config.validate() } catch { throw fail("\(error)") }
         return config
@@ -162,30 +144,48 @@ public struct RunConfig: Codable, Equatable, Sendable {
         return nil
     }
 
+    /// A YAML document's node tree, bounded before the recursive parser sees it (Yams builds
+    /// nested nodes recursively); nil for an empty document. Errors through `fail`.
+    static func composeBounded(_ text: String, fail: (String) -> ConfigError) throws -> Node? {
+        do { try checkNesting(text, limit: maximumNesting) } catch let e as ConfigError { throw fail(e.description) }
+        do { return try Yams.compose(yaml: text) } catch {
+            throw fail("not valid YAML: \(String(describing: error).split(whereSeparator: \.isNewline).joined(separator: " "))")
+        }
+    }
+
+    /// `T` decoded from the node `fill` returns (a document with its sections' defaults filled
+    /// in), every error through `fail` in one line.
+    static func decodeFilled<T: Decodable>(_ type: T.Type, fail: (String) -> ConfigError, fill: () throws -> Node) throws -> T {
+        do {
+            return try YAMLDecoder().decode(T.self, from: try Yams.serialize(node: try fill()))
+        } catch let e as ConfigError {
+            throw fail(e.description)
+        } catch let e as DecodingError {
+            // Yams re-wraps errors thrown inside init(from:) as "not valid YAML": unwrap ours.
+            if case .dataCorrupted(let ctx) = e, let inner = ctx.underlyingError {
+                if let c = inner as? ConfigError { throw fail(c.description) }
+                if let d = inner as? DecodingError { throw fail(describe(d)) }
+                throw fail("not valid YAML: \(String(describing: inner).split(whereSeparator: \.isNewline).joined(separator: " "))")
+            }
+            throw fail(describe(e))
+        } catch {
+            throw fail("not valid YAML: \(String(describing: error).split(whereSeparator: \.isNewline).first ?? "")")
+        }
+    }
+
     /// A device file (`simulate --device FILE`, what `calibrate` writes): the keys of a config's
     /// `device:` section at its top level, read and checked as a config's section is.
     public static func loadDevice(_ path: String) throws -> DeviceProfile {
         func fail(_ problem: String) -> ConfigError { ConfigError("device \(path): \(problem)") }
         let text: String
         do { text = try readText(path, limit: 4 * largestFile, allowEmpty: false) } catch let e as FileError { throw fail(e.problem) }
-        do { try checkNesting(text, limit: maximumNesting) } catch let e as ConfigError { throw fail(e.description) }
-        let root: Node?
-        do { root = try Yams.compose(yaml: text) } catch {
-            throw fail("not valid YAML: \(String(describing: error).split(whereSeparator: \.isNewline).joined(separator: " "))")
-        }
+        let root = try composeBounded(text, fail: fail)
         guard let root, case .mapping = root else { throw fail("is not a mapping of device keys (name, peak_tflops, …)") }
         try refuseDuplicateKeys(root, path: ["device"]).map { throw fail($0) }
-        let device: DeviceProfile
-        do {
+        let device = try decodeFilled(DeviceProfile.self, fail: fail) {
             var filled = root
             for section in sections where section.path.first == "device" { filled = try section.fill(filled, at: section.path.dropFirst()) }
-            device = try YAMLDecoder().decode(DeviceProfile.self, from: try Yams.serialize(node: filled))
-        } catch let e as ConfigError {
-            throw fail(e.description)
-        } catch let e as DecodingError {
-            throw fail(describe(e))
-        } catch {
-            throw fail("not valid YAML: \(String(describing: error).split(whereSeparator: \.isNewline).first ?? "")")
+            return filled
         }
         do { try device.validate() } catch { throw fail("\(error)") }
         return device
