@@ -30,14 +30,18 @@ let package = Package(
                 linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
 
         .target(name: "CAllocCounter", path: "Sources/CAllocCounter"),
+        // oneDNN's direct convolutions (libdnnl-dev, built on OpenMP): the forward pass and the
+        // input gradient of the convolutions, 1.1-2x faster than im2col + OpenBLAS at our shapes.
+        .target(name: "CDNNL", path: "Sources/CDNNL", cSettings: [.unsafeFlags(["-O2"])],
+                linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("gomp")]),
         // Vector kernels for the element-wise loops; -fno-math-errno lets sqrtf vectorise, -fno-builtin
         // keeps short row copies inline instead of a memcpy/memset call per row.
         .target(name: "CKernels", path: "Sources/CKernels",
                 cSettings: [.unsafeFlags(["-O3", "-fno-math-errno", "-fno-builtin"])]),
 
         // MARK: The library modules, lowest first
-        .target(name: "AlexNetCore", dependencies: ["CBLAS", "CZlib", "CKernels"], swiftSettings: release),
-        .target(name: "AlexNetLayers", dependencies: ["AlexNetCore", "CKernels"], swiftSettings: release),
+        .target(name: "AlexNetCore", dependencies: ["CBLAS", "CZlib", "CKernels", "CDNNL"], swiftSettings: release),
+        .target(name: "AlexNetLayers", dependencies: ["AlexNetCore", "CKernels", "CDNNL"], swiftSettings: release),
         .target(name: "AlexNetData", dependencies: ["AlexNetCore", "CImage"], swiftSettings: release),
         .target(name: "AlexNetParallel", dependencies: ["AlexNetCore", "AlexNetLayers", "CMPI"], swiftSettings: release),
         .target(name: "AlexNetFormats", dependencies: ["AlexNetCore", "AlexNetLayers"], swiftSettings: release),

@@ -23,7 +23,7 @@ cd "$(dirname "$0")"
 
 # python3-numpy: ExportTests' independent forward pass; chromium and python3: the report's render
 # test (headless Chromium) and the independent PNG decoder of the tests.
-PACKAGES=(libopenmpi-dev openmpi-bin libopenblas-dev zlib1g-dev libjpeg62-turbo-dev libpng-dev pkg-config dataset-fashion-mnist python3-numpy chromium python3)
+PACKAGES=(libopenmpi-dev openmpi-bin libopenblas-dev libdnnl-dev zlib1g-dev libjpeg62-turbo-dev libpng-dev pkg-config dataset-fashion-mnist python3-numpy chromium python3)
 BIN=.build/release/alexnet-mp
 
 setup() {

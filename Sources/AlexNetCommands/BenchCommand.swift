@@ -31,6 +31,8 @@ struct Bench: ParsableCommand {
             let session = try launch.session(config, batch: batch, ranksPerReplica: replicaOption.ranksPerReplica)
             let network = session.network, threads = session.threads, N = network.batch
             let sgemm = BLAS.measureSgemm(n: 1024, repeats: 3)
+            // The rank's cores all on one sgemm: what the model's arithmetic is measured against.
+            let sgemmAllCores = BLAS.withThreads(threads.cores) { BLAS.measureSgemm(n: 1024, repeats: 3) }
             fillRandom(network)
             let r = try measureSteps(network, steps: steps, warmup: 2)
             let peak = try launch.comm.allgather(Double(r.peakResidentBytes))
@@ -38,7 +40,8 @@ struct Bench: ParsableCommand {
             let place = session.placement
             let replicas = spec.replicas > 1 ? " × \(spec.replicas) replicas (\(place.ranksPerReplica) rank\(place.ranksPerReplica == 1 ? "" : "s") per replica\(place.replica == nil ? ", in turn" : ""))" : ""
             c.print("bench \(config.name): \(spec.groups) group(s)\(replicas) on \(launch.comm.size) rank(s), batch \(network.globalBatch)\(spec.replicas > 1 ? " (\(N) per replica)" : ""), \(threads.concurrentGroups ? "one thread per group, " : "")\(BLAS.threads) BLAS thread(s) per group, \(BLAS.kernelsDescription), \(ElementwiseKernels.isa) element-wise kernels")
-            c.print(String(format: "sgemm 1024³ on this rank, same run: %.1f GFLOP/s", sgemm))
+            c.print(String(format: "sgemm 1024³ on this rank, same run: %.1f GFLOP/s with %d thread%@, %.1f with the rank's %d core%@",
+                           sgemm, BLAS.threads, BLAS.threads == 1 ? "" : "s", sgemmAllCores, threads.cores, threads.cores == 1 ? "" : "s"))
             c.print("layer       fwd ms   bwd ms  xchg ms  fwd GFLOP/s  bwd GFLOP/s   (rank 0, its groups)")
             for i in r.layers.indices {
                 c.print(String(format: "%-8@ %8.2f %8.2f %8.2f %12.1f %12.1f", r.layers[i], r.forwardMs[i], r.backwardMs[i],
@@ -48,13 +51,16 @@ struct Bench: ParsableCommand {
             let mean = r.stepMsSamples.reduce(0, +) / Double(r.stepMsSamples.count)
             c.print(String(format: "step: median %.1f ms of %d (mean %.1f = layers and exchanges %.1f + loss, update, logits %.1f + unaccounted %.1f)",
                            r.stepMs, steps, mean, layers, r.otherMs, mean - layers - r.otherMs))
-            c.print(String(format: "throughput: %.1f images/s, %.1f GFLOP/s of model arithmetic (forward + backward)", r.imagesPerSecond, r.gflopPerSecond))
+            c.print(String(format: "throughput: %.1f images/s, %.1f GFLOP/s of model arithmetic (forward + backward), %.0f%% of sgemm on the ranks' cores",
+                           r.imagesPerSecond, r.gflopPerSecond, 100 * r.gflopPerSecond / Double(launch.comm.size) / sgemmAllCores))
             let cpu = try launch.comm.allgather(r.cpuMsPerStep)
             c.print("CPU per step: " + cpu.enumerated().map { String(format: "rank %d %.1f ms", $0.offset, $0.element) }.joined(separator: ", ")
                     + " (user + system, all threads: steadier than the wall time on a shared machine)")
             let comm = try launch.comm.allgather(r.communicationMs / mean * 100)
-            c.print("communication: " + comm.enumerated().map { String(format: "rank %d %.1f%%", $0.offset, $0.element) }.joined(separator: ", ")
-                    + " of the step (collectives, including waiting for the other ranks)")
+            let waiting = try launch.comm.allgather(r.waitingMs / mean * 100)
+            c.print("communication: " + comm.indices.map { String(format: "rank %d %.1f%% (moving bytes %.1f%%, waiting %.1f%%)", $0, comm[$0],
+                                                                   comm[$0] - waiting[$0], waiting[$0]) }.joined(separator: ", ")
+                    + " of the step (collectives; waiting: beyond what the last rank to arrive spent in each call)")
             let sent = try launch.comm.allgather(Double(r.exchangeBytesPerStep)), sums = try launch.comm.allgather(Double(r.gradientSumBytesPerStep))
             c.print("sent per step: " + sent.indices.map { String(format: "rank %d %.1f MiB", $0, (sent[$0] + sums[$0]) / 1_048_576)
                 + (spec.replicas > 1 ? String(format: " (exchanges %.1f, gradient sums %.1f)", sent[$0] / 1_048_576, sums[$0] / 1_048_576) : "") }

@@ -15,8 +15,9 @@ public struct BenchResult: Sendable {
     public var gflopForward: [Double], gflopBackward: [Double]
     /// Mean ms per step of the trainer's pieces outside the layers: data, loss, update, logits' gather.
     public var otherMs: Double
-    /// Mean ms per step in collectives (the exchanges and the logits' all-gather).
-    public var communicationMs: Double
+    /// Mean ms per step in collectives (the exchanges and the logits' all-gather), and of it the
+    /// ms spent waiting for the other ranks (`Network.measureWaiting`); the rest moved bytes.
+    public var communicationMs: Double, waitingMs: Double
     /// Bytes this rank sent per step: to its replica's ranks (exchanges, logits) and to the other
     /// replicas (gradient sums), as the profile counted them call by call.
     public var exchangeBytesPerStep: Int, gradientSumBytesPerStep: Int
@@ -57,6 +58,9 @@ func measureSteps(_ network: Network, steps: Int, warmup: Int, learningRate: Dou
     for s in 0..<warmup { try step(s) }
     try network.comm.barrier()
     network.profile.reset()
+    // Room for every communication call of the timed steps: 3 per layer (all-gather, the
+    // reduce-scatter's start and finish) and the logits, or 2 per layer of gradient sums.
+    network.profile.logCalls(capacity: steps * (3 * network.plans.count + 1))
     if trace { network.profile.trace = [] }
     network.profile.origin = now()
     var samples = [Double](repeating: 0, count: steps)
@@ -73,6 +77,7 @@ func measureSteps(_ network: Network, steps: Int, warmup: Int, learningRate: Dou
     let cpu = processCPUSeconds() - cpuBefore
     if traceAllocations { traceHeapAllocations(false) }
     let allocations = heapAllocations().flatMap { after in allocationsBefore.map { Double(after - $0) / Double(steps) } }
+    let waiting = try network.measureWaiting()
     let P = network.profile, per = Double(steps), local = network.placement.groupsPerRank
     // The images this rank computes a step (its replicas' slices), and the share of the model's
     // arithmetic that is: its groups of its replicas.
@@ -91,7 +96,7 @@ func measureSteps(_ network: Network, steps: Int, warmup: Int, learningRate: Dou
                        exchangeMs: P.layers.indices.map { (P.exchangeForward[$0].seconds + P.exchangeBackward[$0].seconds + P.gradientSum[$0].seconds) / per * 1e3 },
                        gflopForward: gf, gflopBackward: gb,
                        otherMs: (P.data + P.loss + P.update + P.logits.seconds) / per * 1e3,
-                       communicationMs: P.communicationSeconds / per * 1e3,
+                       communicationMs: P.communicationSeconds / per * 1e3, waitingMs: waiting / per * 1e3,
                        exchangeBytesPerStep: (P.exchangeForward + P.exchangeBackward + [P.logits]).reduce(0) { $0 + $1.bytesSent } / steps,
                        gradientSumBytesPerStep: P.gradientSum.reduce(0) { $0 + $1.bytesSent } / steps,
                        stepMs: median * 1e3, stepMsSamples: samples.map { $0 * 1e3 }, cpuMsPerStep: cpu / per * 1e3,

@@ -42,7 +42,7 @@ struct Calibrate: ParsableCommand {
             if let out { try writeAtomically(text, to: out) } else { print(text, terminator: "") }
             let c = launch.console
             for l in m.layers {
-                c.print(String(format: "%-6@ sgemm forward %6.1f, input gradient %6.1f, weight gradient %6.1f GFLOP/s; im2col %.2f ms, col2im %.2f ms",
+                c.print(String(format: "%-6@ forward %6.1f, input gradient %6.1f, weight gradient %6.1f GFLOP/s; im2col %.2f ms, col2im %.2f ms",
                                l.name, l.forwardGflops, l.backwardDataGflops, l.backwardWeightsGflops, l.im2colSeconds * 1e3, l.col2imSeconds * 1e3))
             }
             c.print(String(format: "streaming %.1f GB/s; LRN %.1f / %.1f ns per element", m.streamGBs, m.lrnForwardNs, m.lrnBackwardNs)

@@ -47,10 +47,11 @@ final class Launch {
     /// The first log line: which BLAS kernels run, and what sgemm reaches with them here.
     func announceBLAS() {
         let gflops = BLAS.measureSgemm(n: 512, repeats: 3)
-        console.print(String(format: "alexnet-mp: %@, %d core%@ per rank, %d rank%@; sgemm 512³ %.0f GFLOP/s with %d thread%@; %@ element-wise kernels",
+        console.print(String(format: "alexnet-mp: %@, %d core%@ per rank, %d rank%@; sgemm 512³ %.0f GFLOP/s with %d thread%@; %@ element-wise kernels; %@",
                              BLAS.kernelsDescription,
                              cores, cores == 1 ? "" : "s", comm.size, comm.size == 1 ? "" : "s", gflops,
-                             BLAS.threads, BLAS.threads == 1 ? "" : "s", ElementwiseKernels.isa))
+                             BLAS.threads, BLAS.threads == 1 ? "" : "s", ElementwiseKernels.isa,
+                             ConvolutionAlgorithm.chosen.description))
     }
 
     func placement(groups: Int) throws -> Placement {

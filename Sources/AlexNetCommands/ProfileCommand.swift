@@ -81,8 +81,9 @@ struct ProfileCommand: ParsableCommand {
                 for r in 1..<report.ranks.count {
                     let rec = report.ranks[r]
                     let comm = rec.layers.reduce(0) { $0 + $1.communicationSeconds } + rec.logits.seconds
-                    c.print(String(format: "rank %d: step %.2f ms, communication %.2f ms (%.1f%%)", r,
-                                   rec.stepSeconds / Double(rec.steps) * 1e3, comm / Double(rec.steps) * 1e3, 100 * comm / rec.stepSeconds))
+                    c.print(String(format: "rank %d: step %.2f ms, communication %.2f ms (%.1f%%%@)", r,
+                                   rec.stepSeconds / Double(rec.steps) * 1e3, comm / Double(rec.steps) * 1e3, 100 * comm / rec.stepSeconds,
+                                   rec.waitingText(steps: Double(rec.steps))))
                 }
                 if launch.comm.size > 1 { c.print(report.bandwidthTable(rank: 0), terminator: "") }
                 if let predictor {

@@ -50,8 +50,9 @@ extension ProfileReport {
                                                                    : String(repeating: " ", count: widths[i] - c.count) + c }
                 .joined(separator: "  ") + "\n"
         }
-        out += String(format: "rank %d: step %.2f ms, communication %.2f ms (%.1f%% of the step), %.1f KiB sent per step\n",
-                      rank, step * 1e3, comm / steps * 1e3, 100 * comm / r.stepSeconds, Double(sent) / steps / 1024)
+        out += String(format: "rank %d: step %.2f ms, communication %.2f ms (%.1f%% of the step%@), %.1f KiB sent per step\n",
+                      rank, step * 1e3, comm / steps * 1e3, 100 * comm / r.stepSeconds, r.waitingText(steps: steps),
+                      Double(sent) / steps / 1024)
         return out
     }
 

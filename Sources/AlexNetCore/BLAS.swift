@@ -1,4 +1,5 @@
 import CBLAS
+import CDNNL
 import CKernels
 import Foundation
 
@@ -13,7 +14,11 @@ public enum BLAS {
     public static var coreName: String { String(cString: openblas_get_corename()) }
     public static var config: String { String(cString: openblas_get_config()) }
     public static var threads: Int { Int(openblas_get_num_threads()) }
-    public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(max(1, n))) }
+    /// Threads per group for OpenBLAS and for oneDNN's convolutions alike.
+    public static func setThreads(_ n: Int) {
+        openblas_set_num_threads(Int32(max(1, n)))
+        axmp_dnnl_set_threads(Int32(max(1, n)))
+    }
 
     /// The OpenBLAS core type that a CPU with these `/proc/cpuinfo` flags deserves, when OpenBLAS
     /// `detected` one of its generic or pre-AVX types; nil when the detected type is fine.
@@ -60,6 +65,14 @@ public enum BLAS {
         execv("/proc/self/exe", &args)
         // execv only returns on failure: carry on with the generic kernels.
         unsetenv("OPENBLAS_CORETYPE"); unsetenv("ALEXNET_MP_DETECTED_CORE")
+    }
+
+    /// Runs `body` with OpenBLAS on `n` threads, then restores the threads it had.
+    public static func withThreads<T>(_ n: Int, _ body: () throws -> T) rethrows -> T {
+        let before = threads
+        openblas_set_num_threads(Int32(max(1, n)))
+        defer { openblas_set_num_threads(Int32(before)) }
+        return try body()
     }
 
     /// Measures sgemm on an `n × n × n` product with the current threads; returns GFLOP/s.

@@ -62,16 +62,18 @@ public struct BufferPlan: Sendable {
     /// `ranks`: the ranks of its replica (the group communicator); `replicas`: the model's,
     /// `replicasApart`: whether the replicas' gradients are summed over ranks.
     public init(spec: ModelSpec, plans: [LayerPlan], batch: Int, localGroups: [Int], ranks: Int, replicas: Int = 1,
-                replicasApart: Bool = false) {
-        self.init(spec: spec, plans: plans, ranks: ranks, replicas: replicas, replicasApart: replicasApart) { _ in
+                replicasApart: Bool = false, convolutions: ConvolutionAlgorithm = .chosen) {
+        self.init(spec: spec, plans: plans, ranks: ranks, replicas: replicas, replicasApart: replicasApart,
+                  convolutions: convolutions) { _ in
             Share(groups: localGroups, images: batch)
         }
     }
 
     /// The buffers of a device that holds `share(layer)` of each layer (the simulator's
-    /// strategies hold different shares of different layers).
+    /// strategies hold different shares of different layers). `convolutions`: the algorithm this
+    /// process runs them with (its workspace), or nil for a modelled device (im2col's chunk).
     public init(spec: ModelSpec, plans: [LayerPlan], ranks: Int, replicas: Int = 1, replicasApart: Bool = false,
-                share: (LayerPlan) -> Share) {
+                convolutions: ConvolutionAlgorithm? = nil, share: (LayerPlan) -> Share) {
         let G = spec.groups
         let first = share(plans[0]), last = share(plans[plans.count - 1])
         add(.network, .input, "input", [spec.inputChannels, first.images, spec.inputHeight, spec.inputWidth])
@@ -84,7 +86,9 @@ public struct BufferPlan: Sendable {
         for p in plans where p.isConv {
             let geometry = ConvGeometry(channels: p.inChannels, height: p.inHeight, width: p.inWidth, batch: share(p).images,
                                         kernel: p.spec.size, stride: p.spec.stride, pad: p.spec.pad)
-            workspace = max(workspace, Convolution.workspaceFloats(for: geometry))
+            workspace = max(workspace, convolutions.map {
+                Convolution.workspaceFloats(for: geometry, outChannels: p.outChannels, inputGradient: p.index > 0, algorithm: $0)
+            } ?? Convolution.workspaceFloats(for: geometry))
         }
         for i in first.groups.indices { add(.network, .workspace(local: i), "workspace.g\(first.groups[i])", [workspace]) }
 

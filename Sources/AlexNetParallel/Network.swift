@@ -62,8 +62,10 @@ public final class Network {
     /// Every parameter of each local group, in local group order (built once).
     public let localGroupParameters: [[Parameter]]
 
+    /// `convolutions`: the code the convolutions run on (`ConvolutionAlgorithm.chosen` unless a
+    /// test compares the two).
     public init(spec: ModelSpec, batch: Int, placement: Placement, comm: Communicator, seed: UInt64,
-                concurrentGroups: Bool = false) throws {
+                concurrentGroups: Bool = false, convolutions: ConvolutionAlgorithm = .chosen) throws {
         self.concurrentGroups = concurrentGroups
         precondition(comm.size == placement.ranks && comm.rank == placement.rank, "communicator and placement disagree")
         self.spec = spec; self.batch = batch; self.placement = placement; self.comm = comm; self.seed = seed
@@ -77,7 +79,7 @@ public final class Network {
         self.plans = plans
         let local = placement.localGroups, N = batch
         buffers = BufferPlan(spec: spec, plans: plans, batch: N, localGroups: local, ranks: placement.ranksPerReplica,
-                             replicas: placement.replicas, replicasApart: placement.replica != nil)
+                             replicas: placement.replicas, replicasApart: placement.replica != nil, convolutions: convolutions)
         let arena = Arena(buffers)
         self.arena = arena
         input = arena.tensor(.network, .input)
@@ -104,7 +106,7 @@ public final class Network {
                     x = UnsafePointer(prev.out.data); dx = prev.dOut.data
                 }
                 return Stage(plan: p, group: local[li], batch: N, arena: arena, x: x, dx: dx,
-                             workspace: arena.floats(.network, .workspace(local: li)))
+                             workspace: arena.floats(.network, .workspace(local: li)), convolutions: convolutions)
             })
         }
         self.stages = stages
@@ -261,6 +263,33 @@ public final class Network {
                 }
             }
         }
+    }
+
+    /// Splits this rank's seconds in communication calls since `profile.logCalls` into waiting
+    /// for the other ranks and moving bytes, call by call: of each call, the rank that spent the
+    /// least in it (the last to arrive) is counted as only moving bytes, and what any rank spent
+    /// beyond that as waiting. Collective: every rank calls it after the same steps. Sets and
+    /// returns `profile.waitingSeconds`.
+    @discardableResult
+    public func measureWaiting() throws -> Double {
+        guard let log = profile.callLog else { return 0 }
+        var waiting = 0.0
+        for (mine, comm) in [(log.group, groupComm), (log.replicas, replicaComm)] where comm.size > 1 {
+            let n = mine.count
+            guard try comm.allgather(Double(n)).allSatisfy({ Int($0) == n }) else {
+                throw CommunicatorError("rank \(comm.rank): the ranks logged different communication calls")
+            }
+            var all = [Double](repeating: 0, count: n * comm.size)
+            for i in 0..<n { all[comm.rank * n + i] = mine[i] }
+            try comm.allreduceSum(&all)
+            for i in 0..<n {
+                var least = Double.infinity
+                for r in 0..<comm.size { least = min(least, all[r * n + i]) }
+                waiting += mine[i] - least
+            }
+        }
+        profile.waitingSeconds = waiting
+        return waiting
     }
 
     /// Runs layer `layer`'s pass for each local group: at the same time, one thread per group,

@@ -26,6 +26,13 @@ public final class Profile {
     public var control = 0.0
     public var steps = 0, stepSeconds = 0.0
 
+    /// With `logCalls(steps:)`: the length of every communication call in order, those on the
+    /// replica's ranks (exchanges, logits) and those on the replica ranks (gradient sums) apart,
+    /// so that `Network.communicationSplit()` can tell waiting from moving bytes call by call.
+    public private(set) var callLog: (group: [Double], replicas: [Double])?
+    /// Of `communicationSeconds`, the part spent waiting for other ranks (`Network.measureWaiting`).
+    public var waitingSeconds: Double?
+
     /// Trace spans, when tracing: (name, category, start, duration) in seconds since `origin`.
     public var trace: [(name: String, cat: String, start: Double, duration: Double)]?
     public var origin = now()
@@ -128,7 +135,22 @@ public final class Profile {
         }
     }
 
+    /// Starts (or restarts) the call log, with room for `steps` steps of `callsPerStep` calls
+    /// (sized once: appending in the step must not allocate).
+    public func logCalls(capacity: Int) {
+        callLog = ([], [])
+        callLog!.group.reserveCapacity(capacity)
+        callLog!.replicas.reserveCapacity(capacity)
+    }
+
     private func record(_ e: Event, _ seconds: Double) {
+        if callLog != nil {
+            switch e {
+            case .gather, .scatterStart, .scatterFinish, .logits: callLog!.group.append(seconds)
+            case .gradientSumStart, .gradientSumFinish: callLog!.replicas.append(seconds)
+            default: break
+            }
+        }
         func call(_ c: inout Collective, _ block: Int) {
             c.calls += 1
             c.bytesSent += Profile.bytesPerRank(block: block, ranks: ranks)
@@ -165,6 +187,8 @@ public final class Profile {
         logits = Collective(name: logits.name)
         data = 0; loss = 0; update = 0; control = 0; steps = 0; stepSeconds = 0
         if trace != nil { trace = [] }
+        if callLog != nil { callLog!.group.removeAll(keepingCapacity: true); callLog!.replicas.removeAll(keepingCapacity: true) }
+        waitingSeconds = nil
     }
 
     /// Runs `body` without counting it (evaluation passes inside a training run); its spans
@@ -205,7 +229,7 @@ public final class Profile {
                                 exchangeBackward: exchangeBackward[i].calls > 0 ? exchangeBackward[i] : nil,
                                 gradientSum: gradientSum[i].calls > 0 ? gradientSum[i] : nil) },
                logits: logits, dataSeconds: data, lossSeconds: loss, updateSeconds: update, controlSeconds: control,
-               steps: steps, stepSeconds: stepSeconds)
+               steps: steps, stepSeconds: stepSeconds, waitingSeconds: waitingSeconds)
     }
 
     public struct Record: Codable, Sendable {
@@ -226,6 +250,14 @@ public final class Profile {
         /// Outside the step: the stop check after it (train only).
         public var controlSeconds: Double
         public var steps: Int, stepSeconds: Double
+        /// Of the seconds in collectives, those spent waiting for other ranks (nil: not measured).
+        public var waitingSeconds: Double?
+        /// ": moving bytes 0.12 ms, waiting 1.30 ms" per step (empty when not measured).
+        public func waitingText(steps: Double) -> String {
+            guard let w = waitingSeconds else { return "" }
+            let comm = layers.reduce(0) { $0 + $1.communicationSeconds } + logits.seconds
+            return String(format: ": moving bytes %.2f ms, waiting for the other ranks %.2f ms", (comm - w) / steps * 1e3, w / steps * 1e3)
+        }
         /// Bytes per rank of every collective called (the block each rank contributes).
         public func blockBytes(ranks: Int) -> [Int] {
             guard ranks > 1 else { return [] }

@@ -30,7 +30,7 @@ final class Stage {
 
     /// `x`/`dx`: the input and where its gradient goes (nil: not needed, the first layer).
     init(plan: LayerPlan, group: Int, batch N: Int, arena: Arena, x: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?,
-         workspace: UnsafeMutablePointer<Float>) {
+         workspace: UnsafeMutablePointer<Float>, convolutions: ConvolutionAlgorithm) {
         self.plan = plan; self.group = group; self.batch = N
         self.x = x; self.dx = dx; self.workspace = workspace
         let me = BufferPlan.Owner.stage(layer: plan.index, group: group)
@@ -49,7 +49,8 @@ final class Stage {
         if plan.isConv {
             conv = Convolution(geometry: ConvGeometry(channels: plan.inChannels, height: plan.inHeight, width: plan.inWidth,
                                                       batch: N, kernel: plan.spec.size, stride: plan.spec.stride, pad: plan.spec.pad),
-                               outChannels: plan.outChannels, weight: weight, bias: bias)
+                               outChannels: plan.outChannels, weight: weight, bias: bias,
+                               algorithm: convolutions, inputGradient: dx != nil)
             fc = nil
         } else {
             conv = nil

@@ -15,9 +15,12 @@
 public struct ThreadPlan: Equatable, Sendable {
     public let concurrentGroups: Bool
     public let blasThreads: Int
+    /// The cores the rank was given.
+    public let cores: Int
 
     public init(cores: Int, localGroups: Int, localReplicas: Int = 1) {
         let cores = max(1, cores), replicas = max(1, localReplicas)
+        self.cores = cores
         if localGroups > 1 && cores >= localGroups {
             concurrentGroups = true
             blasThreads = max(1, cores / (localGroups * replicas))

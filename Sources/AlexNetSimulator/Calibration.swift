@@ -5,7 +5,8 @@ import Foundation
 
 /// The machine this runs on, measured by microbenchmarks of the primitives a step is made of,
 /// never by running the model: per layer of a model, sgemm at the layer's three GEMM shapes
-/// (forward, input gradient, weight gradient) and im2col / col2im at its shape; the bandwidth
+/// (forward, input gradient, weight gradient) and im2col / col2im at its shape, or, for a
+/// convolution that oneDNN runs, each of its three passes timed alone; the bandwidth
 /// of a streaming pass (what ReLU, bias, dropout, pooling and the update are); LRN per element
 /// (a power per element: not a streaming pass); and, on several ranks, the link's latency and
 /// bandwidth from `MPI_Allgather` at several sizes. `simulate` uses it in place of a device's
@@ -13,7 +14,8 @@ import Foundation
 public struct MeasuredMachine: Codable, Equatable, Sendable {
     public struct Layer: Codable, Equatable, Sendable {
         public var name: String
-        /// GFLOP/s of the forward GEMM, the input-gradient GEMM and the weight-gradient GEMM.
+        /// GFLOP/s of the forward GEMM, the input-gradient GEMM and the weight-gradient GEMM (of the
+        /// whole pass, lowering included, where oneDNN runs the layer).
         public var forwardGflops: Double, backwardDataGflops: Double, backwardWeightsGflops: Double
         /// Seconds of im2col and of col2im over the whole minibatch of one group (0 for FC layers).
         public var im2colSeconds: Double, col2imSeconds: Double
@@ -96,6 +98,21 @@ public enum Calibration {
             if p.isConv {
                 let g = ConvGeometry(channels: p.inChannels, height: p.inHeight, width: p.inWidth, batch: N,
                                      kernel: p.spec.size, stride: p.spec.stride, pad: p.spec.pad)
+                // Where oneDNN runs the layer (no column matrix), each pass is timed whole, as the
+                // network runs it: the layer's rates then include everything, and im2col/col2im are 0.
+                let conv = Convolution(name: p.spec.name, geometry: g, outChannels: p.outChannels, inputGradient: p.index > 0)
+                if conv.direct != nil {
+                    let x = buffer(g.channels * N * g.height * g.width), dx = buffer(g.channels * N * g.height * g.width)
+                    let y = buffer(p.outChannels * N * g.outPlane), ws = buffer(conv.workspaceNeeded)
+                    defer { for b in [x, dx, y, ws] { b.deallocate() } }
+                    let flops = 2 * Double(p.outChannels * N * g.outPlane * g.colRows)
+                    let fwd = time(3) { conv.forward(x: x, y: y, workspace: ws) }
+                    let data = p.index > 0 ? time(3) { conv.backwardData(dy: y, dx: dx, workspace: ws) } : fwd
+                    let weights = time(3) { conv.backwardWeights(x: x, dy: y, workspace: ws) }
+                    layers.append(.init(name: p.spec.name, forwardGflops: flops / fwd / 1e9, backwardDataGflops: flops / data / 1e9,
+                                        backwardWeightsGflops: flops / weights / 1e9, im2colSeconds: 0, col2imSeconds: 0))
+                    continue
+                }
                 let rows = Convolution.chunkRows(for: g), cols = rows * g.outWidth, K = p.outChannels
                 let w = buffer(K * g.colRows), col = buffer(g.colRows * cols), y = buffer(K * cols), dw = buffer(K * g.colRows)
                 let x = buffer(g.channels * N * g.height * g.width)

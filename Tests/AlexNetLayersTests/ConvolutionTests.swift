@@ -42,8 +42,10 @@ final class ConvolutionTests: XCTestCase {
     }
 
     func makeConvolution(_ name: String, _ g: ConvGeometry, outChannels: Int, seed: UInt64,
-                         chunkRows: Int? = nil) -> Convolution {
-        let conv = Convolution(name: name, geometry: g, outChannels: outChannels, chunkRows: chunkRows)
+                         chunkRows: Int? = nil, algorithm: ConvolutionAlgorithm = .im2col,
+                         oneDNNBudget: Int = OneDNNConvolution.budgetFloats) -> Convolution {
+        let conv = Convolution(name: name, geometry: g, outChannels: outChannels, chunkRows: chunkRows, algorithm: algorithm,
+                               oneDNNBudget: oneDNNBudget)
         fillRandom(conv.weight.value, seed: seed, in: -0.5...0.5)
         fillRandom(conv.bias.value, seed: seed + 1)
         return conv
@@ -53,7 +55,7 @@ final class ConvolutionTests: XCTestCase {
 
     func testShapes() {
         let g = ConvGeometry(channels: 48, height: 27, width: 27, batch: 4, kernel: 5, stride: 1, pad: 2)
-        let conv = Convolution(name: "conv2", geometry: g, outChannels: 128)
+        let conv = Convolution(name: "conv2", geometry: g, outChannels: 128, algorithm: .im2col)
         XCTAssertEqual(conv.weight.value.shape, [128, 48 * 5 * 5])
         XCTAssertEqual(conv.weight.grad.shape, [128, 1200])
         XCTAssertEqual(conv.weight.momentum.shape, [128, 1200])
@@ -68,6 +70,8 @@ final class ConvolutionTests: XCTestCase {
         XCTAssertEqual(conv.chunk, 19)
         XCTAssertEqual(conv.workspaceNeeded, 1200 * 27 * 19)
         XCTAssertEqual(Convolution.workspaceFloats(for: g), conv.workspaceNeeded)
+        XCTAssertEqual(Convolution.workspaceFloats(for: g, outChannels: 128, inputGradient: true, algorithm: .im2col),
+                       conv.workspaceNeeded)
         XCTAssertEqual(Convolution(name: "c", geometry: g, outChannels: 1, chunkRows: 500).chunk, 4 * 27, "at most the minibatch")
         XCTAssertEqual(Convolution(name: "c", geometry: g, outChannels: 1, chunkRows: 0).chunk, 1, "at least one row")
 
@@ -170,8 +174,11 @@ final class ConvolutionTests: XCTestCase {
     /// Central differences of `loss = Σ r·y` for the weights, bias and input. The gradient
     /// buffers are filled with garbage first: backward must overwrite, not accumulate.
     func checkGradients(_ name: String, _ g: ConvGeometry, outChannels K: Int, chunkRows: Int? = nil,
-                        seed: UInt64, file: StaticString = #filePath, line: UInt = #line) {
-        let conv = makeConvolution(name, g, outChannels: K, seed: seed, chunkRows: chunkRows)
+                        seed: UInt64, algorithm: ConvolutionAlgorithm = .im2col,
+                        oneDNNBudget: Int = OneDNNConvolution.budgetFloats,
+                        file: StaticString = #filePath, line: UInt = #line) {
+        let conv = makeConvolution(name, g, outChannels: K, seed: seed, chunkRows: chunkRows, algorithm: algorithm,
+                                   oneDNNBudget: oneDNNBudget)
         let x = randomTensor(name + ".x", [g.channels, g.batch, g.height, g.width], seed: seed + 2)
         let y = Tensor(name + ".y", [K, g.batch, g.outHeight, g.outWidth])
         let r = randomTensor(name + ".r", y.shape, seed: seed + 3)
@@ -225,5 +232,102 @@ final class ConvolutionTests: XCTestCase {
         checkGradients("conv.rows", g, outChannels: 2, chunkRows: 2, seed: 140)
         let g2 = ConvGeometry(channels: 2, height: 9, width: 7, batch: 2, kernel: 3, stride: 2, pad: 1)
         checkGradients("conv.rows.s2", g2, outChannels: 3, chunkRows: 3, seed: 150)
+    }
+
+    // MARK: oneDNN's forward pass and input gradient
+
+    /// The paper's layer shapes (one group, a few images) all get oneDNN's generated kernels on
+    /// this CPU, and the workspace the plan gives a layer covers its blocked copies.
+    func testOneDNNRunsThePapersShapes() throws {
+        let shapes: [(ConvGeometry, Int)] = [
+            (ConvGeometry(channels: 3, height: 227, width: 227, batch: 2, kernel: 11, stride: 4, pad: 0), 48),
+            (ConvGeometry(channels: 48, height: 27, width: 27, batch: 2, kernel: 5, stride: 1, pad: 2), 128),
+            (ConvGeometry(channels: 256, height: 13, width: 13, batch: 2, kernel: 3, stride: 1, pad: 1), 192),
+            (ConvGeometry(channels: 32, height: 11, width: 11, batch: 2, kernel: 5, stride: 1, pad: 2), 64),
+        ]
+        for (i, (g, K)) in shapes.enumerated() {
+            let conv = Convolution(name: "c", geometry: g, outChannels: K, algorithm: .auto, inputGradient: i > 0)
+            let direct = try XCTUnwrap(conv.direct, "no oneDNN kernel for \(g)")
+            XCTAssertTrue(direct.implementation.hasPrefix("jit"), direct.implementation)
+            XCTAssertEqual(direct.inputGradient, i > 0)
+            XCTAssertGreaterThanOrEqual(conv.workspaceNeeded, direct.workspaceFloats)
+            XCTAssertEqual(Convolution.workspaceFloats(for: g, outChannels: K, inputGradient: i > 0, algorithm: .auto),
+                           conv.workspaceNeeded)
+        }
+    }
+
+    /// oneDNN's forward pass against the definition: two groups on their own channels (conv2's
+    /// kind), two reading all channels at stride 2 (conv3's, strided), conv1's 11×11 at stride 4,
+    /// each with a batch that its chunks do not divide (chunks of 2 images of 5: a remainder).
+    func testOneDNNForwardAgainstTheDefinition() throws {
+        let cases: [(C: Int, H: Int, W: Int, K: Int, k: Int, s: Int, p: Int, G: Int, all: Bool)] = [
+            (16, 9, 8, 12, 5, 1, 2, 2, false), (8, 7, 7, 10, 3, 2, 1, 2, true), (3, 23, 27, 9, 11, 4, 0, 1, true)]
+        for (n, c) in cases.enumerated() {
+            let N = 5, Cg = c.all ? c.C : c.C / c.G
+            let g = ConvGeometry(channels: Cg, height: c.H, width: c.W, batch: N, kernel: c.k, stride: c.s, pad: c.p)
+            let x = randomTensor("x", [c.C, N, c.H, c.W], seed: 200 + UInt64(n))
+            let y = Tensor("y", [c.G * c.K, N, g.outHeight, g.outWidth])
+            var weights: [[Float]] = [], biases: [[Float]] = []
+            for i in 0..<c.G {
+                let conv = makeConvolution("c\(i)", g, outChannels: c.K, seed: 210 + 10 * UInt64(i), algorithm: .im2col)
+                let direct = try XCTUnwrap(OneDNNConvolution(g, outChannels: c.K, inputGradient: false, budgetFloats: 1))
+                XCTAssertEqual(direct.chunk, 1)
+                let chunked = try XCTUnwrap(OneDNNConvolution(g, outChannels: c.K, inputGradient: false,
+                                                              budgetFloats: 2 * direct.perImageFloats))
+                XCTAssertEqual(chunked.chunk, 2)
+                let ws = Tensor("ws", [max(direct.workspaceFloats, chunked.workspaceFloats)])
+                let out = y.data + i * c.K * N * g.outPlane, xi = x.data + (c.all ? 0 : i * Cg * N * c.H * c.W)
+                chunked.forward(x: xi, weight: conv.weight.value.data, bias: conv.bias.value.data, y: out, workspace: ws.data)
+                // Chunks of 1 image give the same bits as chunks of 2 (and a remainder of 1).
+                let first = Array(UnsafeBufferPointer(start: out, count: c.K * N * g.outPlane))
+                direct.forward(x: xi, weight: conv.weight.value.data, bias: conv.bias.value.data, y: out, workspace: ws.data)
+                XCTAssertEqual(Array(UnsafeBufferPointer(start: out, count: c.K * N * g.outPlane)), first, "case \(n): chunking changed bits")
+                weights.append(conv.weight.value.array); biases.append(conv.bias.value.array)
+            }
+            let expected = naiveGroupedConvolution(x: x.array, channels: c.C, batch: N, height: c.H, width: c.W, weights: weights,
+                                                   biases: biases, kernel: c.k, stride: c.s, pad: c.p, seesAll: c.all)
+            assertClose(y, expected, rtol: 1e-4, atol: 1e-4)
+        }
+    }
+
+    /// Finite differences through oneDNN's three passes, at sizes where oneDNN has its kernels
+    /// and computes the weight gradient (72 and 200 columns), whole and in chunks of 2 images of 5
+    /// (the weight gradient summed over the chunks); and at one where im2col computes it (27).
+    func testOneDNNGradients() throws {
+        let g = ConvGeometry(channels: 8, height: 6, width: 5, batch: 5, kernel: 3, stride: 1, pad: 1)
+        let probe = try XCTUnwrap(Convolution(name: "probe", geometry: g, outChannels: 8, algorithm: .auto).direct)
+        XCTAssertTrue(probe.inputGradient && probe.weightsGradient)
+        checkGradients("conv.dnnl", g, outChannels: 8, seed: 160, algorithm: .auto)
+        let chunked = try XCTUnwrap(Convolution(name: "probe", geometry: g, outChannels: 8, algorithm: .auto,
+                                                oneDNNBudget: 2 * probe.perImageFloats).direct)
+        XCTAssertEqual(chunked.chunk, 2)
+        checkGradients("conv.dnnl.chunks", g, outChannels: 8, seed: 165, algorithm: .auto, oneDNNBudget: 2 * probe.perImageFloats)
+        let g2 = ConvGeometry(channels: 8, height: 7, width: 7, batch: 2, kernel: 5, stride: 1, pad: 2)
+        checkGradients("conv.dnnl.5x5", g2, outChannels: 8, seed: 170, algorithm: .auto)
+        let g3 = ConvGeometry(channels: 3, height: 7, width: 7, batch: 2, kernel: 3, stride: 1, pad: 1)
+        XCTAssertEqual(Convolution(name: "probe", geometry: g3, outChannels: 8, algorithm: .auto).direct?.weightsGradient, false)
+        checkGradients("conv.dnnl.27", g3, outChannels: 8, seed: 175, algorithm: .auto)
+    }
+
+    /// A group with two threads gets the same bits from oneDNN as with one, in all three passes
+    /// (each output is summed by one thread in one order), so a placement that gives a group two
+    /// threads computes the same numbers as one that gives it one.
+    func testOneDNNBitsDoNotDependOnThreads() throws {
+        let g = ConvGeometry(channels: 32, height: 11, width: 11, batch: 8, kernel: 5, stride: 1, pad: 2)
+        let before = BLAS.threads
+        defer { BLAS.setThreads(before) }
+        var results: [[Float]] = []
+        for threads in [1, 2] {
+            BLAS.setThreads(threads)
+            let conv = makeConvolution("conv", g, outChannels: 64, seed: 180, algorithm: .auto)
+            XCTAssertNotNil(conv.direct)
+            let x = randomTensor("x", [32, 8, 11, 11], seed: 181), dy = randomTensor("dy", [64, 8, 11, 11], seed: 182)
+            let y = Tensor("y", dy.shape), dx = Tensor("dx", x.shape), ws = Tensor("ws", [conv.workspaceNeeded])
+            XCTAssertEqual(conv.direct?.weightsGradient, true)
+            conv.forward(x: x.data, y: y.data, workspace: ws.data)
+            conv.backward(x: x.data, dy: dy.data, dx: dx.data, workspace: ws.data)
+            results.append(y.array + dx.array + conv.weight.grad.array + conv.bias.grad.array)
+        }
+        XCTAssertEqual(results[0], results[1])
     }
 }
