@@ -49,8 +49,9 @@ struct Bench: ParsableCommand {
             }
             let layers = r.forwardMs.reduce(0, +) + r.backwardMs.reduce(0, +) + r.exchangeMs.reduce(0, +)
             let mean = r.stepMsSamples.reduce(0, +) / Double(r.stepMsSamples.count)
-            c.print(String(format: "step: median %.1f ms of %d (mean %.1f = layers and exchanges %.1f + loss, update, logits %.1f + unaccounted %.1f)",
-                           r.stepMs, steps, mean, layers, r.otherMs, mean - layers - r.otherMs))
+            c.print(String(format: "step: median %.1f ms of %d (mean %.1f = layers and exchanges %.1f + loss, update, logits %.1f + unaccounted %.1f; min %.1f, max %.1f)",
+                           r.stepMs, steps, mean, layers, r.otherMs, mean - layers - r.otherMs,
+                           r.stepMsSamples.min() ?? 0, r.stepMsSamples.max() ?? 0))
             c.print(String(format: "throughput: %.1f images/s, %.1f GFLOP/s of model arithmetic (forward + backward), %.0f%% of sgemm on the ranks' cores",
                            r.imagesPerSecond, r.gflopPerSecond, 100 * r.gflopPerSecond / Double(launch.comm.size) / sgemmAllCores))
             let cpu = try launch.comm.allgather(r.cpuMsPerStep)
@@ -61,6 +62,10 @@ struct Bench: ParsableCommand {
             c.print("communication: " + comm.indices.map { String(format: "rank %d %.1f%% (moving bytes %.1f%%, waiting %.1f%%)", $0, comm[$0],
                                                                    comm[$0] - waiting[$0], waiting[$0]) }.joined(separator: ", ")
                     + " of the step (collectives; waiting: beyond what the last rank to arrive spent in each call)")
+            if threads.concurrentGroups {
+                c.print(String(format: "groups on threads (rank 0): %.1f ms a step (%.1f%%) waiting for the slowest group at the end of a pass, %.1f ms (%.1f%%) waking and joining the threads",
+                               r.groupWaitingMs, 100 * r.groupWaitingMs / mean, r.groupDispatchMs, 100 * r.groupDispatchMs / mean))
+            }
             let sent = try launch.comm.allgather(Double(r.exchangeBytesPerStep)), sums = try launch.comm.allgather(Double(r.gradientSumBytesPerStep))
             c.print("sent per step: " + sent.indices.map { String(format: "rank %d %.1f MiB", $0, (sent[$0] + sums[$0]) / 1_048_576)
                 + (spec.replicas > 1 ? String(format: " (exchanges %.1f, gradient sums %.1f)", sent[$0] / 1_048_576, sums[$0] / 1_048_576) : "") }

@@ -18,6 +18,9 @@ public struct BenchResult: Sendable {
     /// Mean ms per step in collectives (the exchanges and the logits' all-gather), and of it the
     /// ms spent waiting for the other ranks (`Network.measureWaiting`); the rest moved bytes.
     public var communicationMs: Double, waitingMs: Double
+    /// Groups on this rank's threads: ms per step a group waited for the slowest at the end of a
+    /// pass (mean over the groups), and ms waking and joining the threads (0 without threads).
+    public var groupWaitingMs: Double, groupDispatchMs: Double
     /// Bytes this rank sent per step: to its replica's ranks (exchanges, logits) and to the other
     /// replicas (gradient sums), as the profile counted them call by call.
     public var exchangeBytesPerStep: Int, gradientSumBytesPerStep: Int
@@ -97,6 +100,7 @@ func measureSteps(_ network: Network, steps: Int, warmup: Int, learningRate: Dou
                        gflopForward: gf, gflopBackward: gb,
                        otherMs: (P.data + P.loss + P.update + P.logits.seconds) / per * 1e3,
                        communicationMs: P.communicationSeconds / per * 1e3, waitingMs: waiting / per * 1e3,
+                       groupWaitingMs: P.groupWaiting / per * 1e3, groupDispatchMs: P.groupDispatch / per * 1e3,
                        exchangeBytesPerStep: (P.exchangeForward + P.exchangeBackward + [P.logits]).reduce(0) { $0 + $1.bytesSent } / steps,
                        gradientSumBytesPerStep: P.gradientSum.reduce(0) { $0 + $1.bytesSent } / steps,
                        stepMs: median * 1e3, stepMsSamples: samples.map { $0 * 1e3 }, cpuMsPerStep: cpu / per * 1e3,

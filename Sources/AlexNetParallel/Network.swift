@@ -53,6 +53,8 @@ public final class Network {
     private var workers: GroupWorkers?
     /// What the group workers run next (set before `workers.run()`).
     private var work: (layer: Int, pass: Pass) = (0, .update)
+    /// Each concurrent group's seconds in the pass the workers just ran (sized once).
+    private var groupSeconds: UnsafeMutablePointer<Double>
     private enum Pass { case forward(training: Bool, step: Int, replica: Int), backward(BackwardPart), update }
     /// The update `update(_:learningRate:)` is applying.
     private var rule: (update: ParameterUpdate, learningRate: Double)?
@@ -67,6 +69,8 @@ public final class Network {
     public init(spec: ModelSpec, batch: Int, placement: Placement, comm: Communicator, seed: UInt64,
                 concurrentGroups: Bool = false, convolutions: ConvolutionAlgorithm = .chosen) throws {
         self.concurrentGroups = concurrentGroups
+        groupSeconds = .allocate(capacity: max(1, placement.localGroups.count))
+        groupSeconds.initialize(repeating: 0, count: max(1, placement.localGroups.count))
         precondition(comm.size == placement.ranks && comm.rank == placement.rank, "communicator and placement disagree")
         self.spec = spec; self.batch = batch; self.placement = placement; self.comm = comm; self.seed = seed
         localReplicas = placement.localReplicas
@@ -137,11 +141,15 @@ public final class Network {
         }
         initialise()
         if concurrentGroups && local.count > 1 {
-            workers = GroupWorkers(count: local.count) { [unowned self] i in runWork(group: i) }
+            workers = GroupWorkers(count: local.count) { [unowned self] i in
+                let t = now()
+                runWork(group: i)
+                groupSeconds[i] = now() - t
+            }
         }
     }
 
-    deinit { workers?.stop() }
+    deinit { workers?.stop(); groupSeconds.deallocate() }
 
     /// The replicas' gradient sums, per layer and local group (none when the replicas are
     /// computed in turn), and those under way.
@@ -297,7 +305,14 @@ public final class Network {
     private func eachGroup(layer: Int, _ pass: Pass) {
         work = (layer, pass)
         if let workers {
+            let t = now()
             workers.run()
+            // How the groups kept pace: each waited for the slowest at the end of the pass, and
+            // the rest of the pass's wall time was waking and joining the threads.
+            let wall = now() - t, n = stages[layer].count
+            var slowest = 0.0, sum = 0.0
+            for i in 0..<n { slowest = max(slowest, groupSeconds[i]); sum += groupSeconds[i] }
+            profile.recordGroups(waiting: slowest - sum / Double(n), dispatch: wall - slowest)
         } else {
             for i in stages[layer].indices { runWork(group: i) }
         }

@@ -32,6 +32,10 @@ public final class Profile {
     public private(set) var callLog: (group: [Double], replicas: [Double])?
     /// Of `communicationSeconds`, the part spent waiting for other ranks (`Network.measureWaiting`).
     public var waitingSeconds: Double?
+    /// Groups on one rank's threads: the mean time a group waited for the slowest at the end of
+    /// each pass, and the time spent waking and joining the threads beyond the slowest group.
+    public var groupWaiting = 0.0, groupDispatch = 0.0
+    func recordGroups(waiting: Double, dispatch: Double) { groupWaiting += waiting; groupDispatch += dispatch }
 
     /// Trace spans, when tracing: (name, category, start, duration) in seconds since `origin`.
     public var trace: [(name: String, cat: String, start: Double, duration: Double)]?
@@ -189,6 +193,7 @@ public final class Profile {
         if trace != nil { trace = [] }
         if callLog != nil { callLog!.group.removeAll(keepingCapacity: true); callLog!.replicas.removeAll(keepingCapacity: true) }
         waitingSeconds = nil
+        groupWaiting = 0; groupDispatch = 0
     }
 
     /// Runs `body` without counting it (evaluation passes inside a training run); its spans

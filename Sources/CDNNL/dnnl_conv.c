@@ -224,12 +224,23 @@ axmp_dnnl_conv *axmp_dnnl_conv_create(long C, long N, long H, long W, long K, lo
     c->Ho = (H + 2 * p - k) / s + 1; c->Wo = (W + 2 * p - k) / s + 1;
     c->backward_data = backward_data;
     c->weights_gradient = weights_gradient;
-    /* Blocked copies of one image's input and output, channels padded to 16 (the widest blocking). */
-    c->per_image = ((C + 15) / 16 * 16) * H * W + ((K + 15) / 16 * 16) * c->Ho * c->Wo;
+    /* One image's blocked copies, as oneDNN lays them out for this shape (a probe at one image). */
+    long sizes[4] = {0, 0, 0, 0};
+    {
+        axmp_dnnl_conv probe = *c;
+        probe.chunk = 1;
+        if (build(&probe, 1, &probe.fwd[0], backward_data ? &probe.bwd[0] : NULL, &probe.wgt[0], sizes, why, why_len) != 0) {
+            destroy_pass(&probe.fwd[0]); destroy_pass(&probe.bwd[0]); destroy_pass(&probe.wgt[0]);
+            goto fail;
+        }
+        destroy_pass(&probe.fwd[0]); destroy_pass(&probe.bwd[0]); destroy_pass(&probe.wgt[0]);
+        c->weights_gradient = probe.weights_gradient;
+        c->per_image = sizes[1] + sizes[2];
+        sizes[0] = sizes[1] = sizes[2] = sizes[3] = 0;
+    }
     c->chunk = budget_floats / c->per_image;
     if (c->chunk < 1) c->chunk = 1;
     if (c->chunk > N) c->chunk = N;
-    long sizes[4] = {0, 0, 0, 0};
     if (build(c, c->chunk, &c->fwd[0], backward_data ? &c->bwd[0] : NULL, &c->wgt[0], sizes, why, why_len) != 0) goto fail;
     if (N % c->chunk && build(c, N % c->chunk, &c->fwd[1], backward_data ? &c->bwd[1] : NULL, &c->wgt[1], sizes, why, why_len) != 0)
         goto fail;
