@@ -39,7 +39,7 @@ struct Bench: ParsableCommand {
             let c = launch.console
             let place = session.placement
             let replicas = spec.replicas > 1 ? " × \(spec.replicas) replicas (\(place.ranksPerReplica) rank\(place.ranksPerReplica == 1 ? "" : "s") per replica\(place.replica == nil ? ", in turn" : ""))" : ""
-            c.print("bench \(config.name): \(spec.groups) group(s)\(replicas) on \(launch.comm.size) rank(s), batch \(network.globalBatch)\(spec.replicas > 1 ? " (\(N) per replica)" : ""), \(threads.concurrentGroups ? "one thread per group, " : "")\(BLAS.threads) BLAS thread(s) per group, \(BLAS.kernelsDescription), \(ElementwiseKernels.isa) element-wise kernels")
+            c.print("bench \(config.name): \(spec.groups) group(s)\(replicas) on \(launch.comm.size) rank(s), batch \(network.globalBatch)\(spec.replicas > 1 ? " (\(N) per replica)" : ""), \(threads.concurrentGroups ? "one thread per group, " : "")\(BLAS.threads) BLAS thread(s) per group, \(BLAS.kernelsDescription), \(ElementwiseKernels.isa) element-wise kernels, \(ConvolutionAlgorithm.chosen.description)")
             c.print(String(format: "sgemm 1024³ on this rank, same run: %.1f GFLOP/s with %d thread%@, %.1f with the rank's %d core%@",
                            sgemm, BLAS.threads, BLAS.threads == 1 ? "" : "s", sgemmAllCores, threads.cores, threads.cores == 1 ? "" : "s"))
             c.print("layer       fwd ms   bwd ms  xchg ms  fwd GFLOP/s  bwd GFLOP/s   (rank 0, its groups)")
