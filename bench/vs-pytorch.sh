@@ -36,7 +36,7 @@ import re, statistics, sys
 runs, cur = {}, None
 for line in open(sys.argv[1], errors="replace"):
     m = re.match(r"## (\S+) round \d+: (.*)", line)
-    if m: cur = (m.group(1), m.group(2)); runs.setdefault(cur, {"ips": [], "mem": [], "comm": [], "moving": [], "waiting": [], "alloc": [], "sgemm": [], "share": []}); continue
+    if m: cur = (m.group(1), m.group(2)); runs.setdefault(cur, {"ips": [], "mem": [], "comm": [], "moving": [], "waiting": [], "alloc": [], "dnnl": [], "sgemm": [], "share": []}); continue
     if not cur: continue
     r = runs[cur]
     if m := re.search(r"throughput: ([\d.]+) images/s", line): r["ips"].append(float(m.group(1)))
@@ -47,17 +47,18 @@ for line in open(sys.argv[1], errors="replace"):
         worst = max(ranks, key=lambda t: float(t[0]))   # the worst rank's share, and how it splits
         r["comm"].append(float(worst[0])); r["moving"].append(float(worst[1])); r["waiting"].append(float(worst[2]))
     if line.startswith("heap allocations per step:") and "not counted" not in line:
-        r["alloc"].append(max(float(x) for x in re.findall(r"rank \d+ ([\d.]+)", line)))
+        r["alloc"].append(max(float(x) for x in re.findall(r"rank \d+ ([\d.]+)", line.split(";")[0])))
+        if "oneDNN" in line: r["dnnl"].append(max(float(x) for x in re.findall(r"rank \d+ ([\d.]+)", line.split(";")[1])))
     if m := re.search(r"sgemm 1024³ on this rank, same run: .*, ([\d.]+) with the rank's", line): r["sgemm"].append(float(m.group(1)))
     if m := re.search(r"GFLOP/s of model arithmetic .*, (\d+)% of sgemm", line): r["share"].append(float(m.group(1)))
 med = lambda v: statistics.median(v) if v else float("nan")
-print("\n| config | run | images/s (median) | vs PyTorch | peak MiB per process | comm % of step, worst rank (moving bytes + waiting) | allocations per step | sgemm GFLOP/s on the rank's cores, same run | model arithmetic / sgemm |")
+print("\n| config | run | images/s (median) | vs PyTorch | peak MiB per process | comm % of step, worst rank (moving bytes + waiting) | allocations per step (oneDNN's apart) | sgemm GFLOP/s on the rank's cores, same run | model arithmetic / sgemm |")
 print("|---|---|---|---|---|---|---|---|---|")
 for (config, run), r in runs.items():
     torch = med(runs.get((config, "pytorch 2 threads"), {"ips": []})["ips"])
     comm = f"{med(r['comm']):.1f} ({med(r['moving']):.1f} + {med(r['waiting']):.1f}; max {max(r['comm']):.1f})" if r["comm"] else "–"
     print(f"| {config} | {run} | {med(r['ips']):.1f} ({len(r['ips'])} runs) | {med(r['ips']) / torch:.2f}x | {med(r['mem']):.0f} | "
-          f"{comm} | {med(r['alloc']):.1f} | {med(r['sgemm']):.0f} | {med(r['share']):.0f}% |".replace("nan", "–"))
+          f"{comm} | {med(r['alloc']):.1f} ({med(r['dnnl']):.0f}) | {med(r['sgemm']):.0f} | {med(r['share']):.0f}% |".replace("nan", "–"))
 for config in sorted({c for c, _ in runs}):
     a, b = runs.get((config, "ours 2 ranks x 1 thread")), runs.get((config, "ours 1 rank x 1 thread"))
     if a and b: print(f"\n{config}: 2 ranks x 1 thread / 1 rank x 1 thread = {med(a['ips']) / med(b['ips']):.2f}x")

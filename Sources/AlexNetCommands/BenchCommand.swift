@@ -73,9 +73,11 @@ struct Bench: ParsableCommand {
             c.print(peak.enumerated().map { String(format: "rank %d peak resident %.0f MiB", $0.offset, $0.element / 1_048_576) }.joined(separator: ", "))
             // Every rank's count, so a rank that allocates shows (-1: not counted).
             let allocs = try launch.comm.allgather(r.allocationsPerStep ?? -1)
+            let oneDNN = try launch.comm.allgather(r.oneDNNAllocationsPerStep ?? -1)
             if allocs.allSatisfy({ $0 >= 0 }) {
                 c.print("heap allocations per step: " + allocs.enumerated().map { String(format: "rank %d %.1f", $0.offset, $0.element) }.joined(separator: ", ")
-                        + " (the whole process: ours, MPI's and BLAS's)")
+                        + " (the whole process: ours, MPI's and BLAS's); oneDNN's argument lists apart: "
+                        + oneDNN.enumerated().map { String(format: "rank %d %.1f", $0.offset, $0.element) }.joined(separator: ", "))
             } else {
                 c.print("heap allocations per step: not counted (preload .build/release/libAllocCounter.so to count them)")
             }

@@ -34,6 +34,8 @@ public struct BenchResult: Sendable {
     /// Heap allocations per timed step (all of the process: ours, MPI's, BLAS's), when
     /// libAllocCounter.so is preloaded; nil otherwise.
     public var allocationsPerStep: Double?
+    /// Of those, counted apart: oneDNN's argument lists (one per primitive call).
+    public var oneDNNAllocationsPerStep: Double?
 }
 
 /// Multiply-adds of one training step for this rank's groups: forward, plus the weight gradient
@@ -61,15 +63,17 @@ func measureSteps(_ network: Network, steps: Int, warmup: Int, learningRate: Dou
     for s in 0..<warmup { try step(s) }
     try network.comm.barrier()
     network.profile.reset()
-    // Room for every communication call of the timed steps: 3 per layer (all-gather, the
-    // reduce-scatter's start and finish) and the logits, or 2 per layer of gradient sums.
-    network.profile.logCalls(capacity: steps * (3 * network.plans.count + 1))
+    // Room for every communication call of the timed steps: per replica computed here, 3 per
+    // layer (all-gather, the reduce-scatter's start and finish) and the logits, or 2 per layer
+    // of gradient sums.
+    network.profile.logCalls(capacity: steps * network.placement.localReplicas.count * (3 * network.plans.count + 1))
     if trace { network.profile.trace = [] }
     network.profile.origin = now()
     var samples = [Double](repeating: 0, count: steps)
     let traceAllocations = ProcessInfo.processInfo.environment["ALEXNET_MP_TRACE_ALLOCATIONS"] != nil
     _ = heapAllocations()   // the first call looks the counter up
-    let allocationsBefore = heapAllocations()
+    _ = oneDNNHeapAllocations()
+    let allocationsBefore = heapAllocations(), oneDNNBefore = oneDNNHeapAllocations()
     let cpuBefore = processCPUSeconds()
     if traceAllocations { traceHeapAllocations(true) }
     for s in 0..<steps {
@@ -80,6 +84,7 @@ func measureSteps(_ network: Network, steps: Int, warmup: Int, learningRate: Dou
     let cpu = processCPUSeconds() - cpuBefore
     if traceAllocations { traceHeapAllocations(false) }
     let allocations = heapAllocations().flatMap { after in allocationsBefore.map { Double(after - $0) / Double(steps) } }
+    let oneDNNAllocations = oneDNNHeapAllocations().flatMap { after in oneDNNBefore.map { Double(after - $0) / Double(steps) } }
     let waiting = try network.measureWaiting()
     let P = network.profile, per = Double(steps), local = network.placement.groupsPerRank
     // The images this rank computes a step (its replicas' slices), and the share of the model's
@@ -105,5 +110,6 @@ func measureSteps(_ network: Network, steps: Int, warmup: Int, learningRate: Dou
                        gradientSumBytesPerStep: P.gradientSum.reduce(0) { $0 + $1.bytesSent } / steps,
                        stepMs: median * 1e3, stepMsSamples: samples.map { $0 * 1e3 }, cpuMsPerStep: cpu / per * 1e3,
                        imagesPerSecond: Double(network.globalBatch) / median, gflopPerSecond: 2 * totalMacs / median / 1e9,
-                       peakResidentBytes: peakResidentBytes(), allocationsPerStep: allocations)
+                       peakResidentBytes: peakResidentBytes(), allocationsPerStep: allocations,
+                       oneDNNAllocationsPerStep: oneDNNAllocations)
 }

@@ -30,11 +30,17 @@ public func peakResidentBytes() -> Int {
 /// (`LD_PRELOAD=.build/release/libAllocCounter.so`); nil otherwise.
 public func heapAllocations() -> Int? { allocationCounter?() }
 
+/// Of the heap allocations, those oneDNN's primitive calls made (counted apart, not in
+/// `heapAllocations()`: its C API allocates each call's argument list), when the counter is preloaded.
+public func oneDNNHeapAllocations() -> Int? { attributedCounter?() }
+
 /// With libAllocCounter.so preloaded, prints every allocation's call stack while `on`.
 public func traceHeapAllocations(_ on: Bool) { allocationTracer?(on ? 1 : 0) }
 
 // Looked up once: dlsym itself allocates.
 private let allocationCounter: (@convention(c) () -> Int)? =
     dlsym(UnsafeMutableRawPointer(bitPattern: 0), "alexnet_mp_allocations").map { unsafeBitCast($0, to: (@convention(c) () -> Int).self) }
+private let attributedCounter: (@convention(c) () -> Int)? =
+    dlsym(UnsafeMutableRawPointer(bitPattern: 0), "alexnet_mp_attributed_allocations").map { unsafeBitCast($0, to: (@convention(c) () -> Int).self) }
 private let allocationTracer: (@convention(c) (Int32) -> Void)? =
     dlsym(UnsafeMutableRawPointer(bitPattern: 0), "alexnet_mp_allocations_trace").map { unsafeBitCast($0, to: (@convention(c) (Int32) -> Void).self) }

@@ -114,6 +114,10 @@ public final class Network {
             })
         }
         self.stages = stages
+        // Each convolution's passes fit the workspace the plan gave its group.
+        let workspace = buffers.buffers.first { $0.key.role == .workspace(local: 0) }?.count ?? 0
+        precondition(stages.joined().allSatisfy { ($0.conv?.workspaceNeeded ?? 0) <= workspace },
+                     "a convolution needs more workspace than the buffer plan gives it")
         self.exchanges = exchanges
         parameters = stages.flatMap { $0.flatMap { $0.parameters } }
         localGroupParameters = local.indices.map { i in stages.flatMap { $0[i].parameters } }
@@ -282,11 +286,17 @@ public final class Network {
     public func measureWaiting() throws -> Double {
         guard let log = profile.callLog else { return 0 }
         var waiting = 0.0
+        // Every rank learns whether any communicator's ranks logged different calls, and all
+        // stop together (a rank left in the second communicator's exchange would wait forever).
+        var differ = false
+        for (mine, comm) in [(log.group, groupComm), (log.replicas, replicaComm)] where comm.size > 1 {
+            differ = try comm.allgather(Double(mine.count)).contains { Int($0) != mine.count } || differ
+        }
+        if try self.comm.anyRank(differ) {
+            throw CommunicatorError("rank \(self.comm.rank): the ranks logged different communication calls")
+        }
         for (mine, comm) in [(log.group, groupComm), (log.replicas, replicaComm)] where comm.size > 1 {
             let n = mine.count
-            guard try comm.allgather(Double(n)).allSatisfy({ Int($0) == n }) else {
-                throw CommunicatorError("rank \(comm.rank): the ranks logged different communication calls")
-            }
             var all = [Double](repeating: 0, count: n * comm.size)
             for i in 0..<n { all[comm.rank * n + i] = mine[i] }
             try comm.allreduceSum(&all)

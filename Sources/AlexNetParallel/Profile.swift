@@ -26,9 +26,9 @@ public final class Profile {
     public var control = 0.0
     public var steps = 0, stepSeconds = 0.0
 
-    /// With `logCalls(steps:)`: the length of every communication call in order, those on the
+    /// With `logCalls(capacity:)`: the length of every communication call in order, those on the
     /// replica's ranks (exchanges, logits) and those on the replica ranks (gradient sums) apart,
-    /// so that `Network.communicationSplit()` can tell waiting from moving bytes call by call.
+    /// so that `Network.measureWaiting()` can tell waiting from moving bytes call by call.
     public private(set) var callLog: (group: [Double], replicas: [Double])?
     /// Of `communicationSeconds`, the part spent waiting for other ranks (`Network.measureWaiting`).
     public var waitingSeconds: Double?
@@ -200,8 +200,10 @@ public final class Profile {
     /// stay in the timeline.
     public func excluding<T>(_ body: () throws -> T) rethrows -> T {
         let saved = (forward, backward, exchangeForward, exchangeBackward, gradientSum, logits, data, loss, update, control, steps, stepSeconds)
+        let groups = (groupWaiting, groupDispatch)
         defer {
             (forward, backward, exchangeForward, exchangeBackward, gradientSum, logits, data, loss, update, control, steps, stepSeconds) = saved
+            (groupWaiting, groupDispatch) = groups
         }
         return try body()
     }

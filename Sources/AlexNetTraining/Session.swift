@@ -31,11 +31,12 @@ public final class Session {
         let slice = try Session.replicaSlice(of: N, replicas: spec.replicas)
         if deviceMemory { try checkDeviceMemory(spec, batch: slice, device: config.device, devices: placement.ranksPerReplica) }
         let plans = try spec.plan()
+        // The threads first: oneDNN's convolutions, which the plan sizes, are made for them.
+        threads = ThreadPlan(cores: cores, localGroups: placement.groupsPerRank, localReplicas: placement.localReplicas.count)
+        BLAS.setThreads(threads.blasThreads)
         let buffers = BufferPlan(spec: spec, plans: plans, batch: slice, localGroups: placement.localGroups,
                                  ranks: placement.ranksPerReplica, replicas: spec.replicas, replicasApart: placement.replica != nil)
         try Session.checkHostMemory(needed: buffers.bytes, batch: N, comm: comm)
-        threads = ThreadPlan(cores: cores, localGroups: placement.groupsPerRank, localReplicas: placement.localReplicas.count)
-        BLAS.setThreads(threads.blasThreads)
         network = try Network(spec: spec, batch: slice, placement: placement, comm: comm, seed: config.train.seed,
                               concurrentGroups: threads.concurrentGroups)
     }

@@ -13,9 +13,12 @@ extern void *__libc_calloc(size_t, size_t);
 extern void *__libc_realloc(void *, size_t);
 extern void *__libc_memalign(size_t, size_t);
 
-static atomic_long allocations;
+static atomic_long allocations, attributed;
 static atomic_int tracing;
-static _Thread_local int inside;
+static _Thread_local int inside, attributing;
+
+void alexnet_mp_allocations_attribute(int on) { attributing = on; }
+long alexnet_mp_attributed_allocations(void) { return atomic_load(&attributed); }
 
 long alexnet_mp_allocations(void) { return atomic_load(&allocations); }
 void alexnet_mp_allocations_trace(int on) {
@@ -26,6 +29,7 @@ void alexnet_mp_allocations_trace(int on) {
 
 // While tracing, each allocation's call stack goes to stderr (for finding the allocations in a step).
 static void count(void) {
+    if (attributing) { atomic_fetch_add(&attributed, 1); return; }
     atomic_fetch_add(&allocations, 1);
     if (atomic_load(&tracing) && !inside) {
         inside = 1;

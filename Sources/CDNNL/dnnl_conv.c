@@ -1,5 +1,7 @@
 #include "dnnl_conv.h"
 #include <oneapi/dnnl/dnnl.h>
+#include <dlfcn.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +9,7 @@
 /* OpenMP's per-thread thread count (libgomp; omp.h is not on Swift's include path). */
 extern void omp_set_num_threads(int);
 extern int omp_get_max_threads(void);
+extern void omp_set_dynamic(int);
 
 /* One pass (forward or input gradient) at one chunk size: user chunk -> blocked copy ->
    convolution -> blocked result -> user chunk; the weights copied into the layout it wants. */
@@ -54,10 +57,16 @@ static dnnl_status_t reorder(dnnl_primitive_t *out, const dnnl_memory_desc_t *fr
     return s;
 }
 
+static dnnl_engine_t the_engine;
+static void find_counter(void);
+static void create_engine(void) {
+    find_counter();
+    if (dnnl_engine_create(&the_engine, dnnl_cpu, 0) != dnnl_success) the_engine = NULL;
+}
 static dnnl_engine_t engine(void) {
-    static dnnl_engine_t e;
-    if (!e && dnnl_engine_create(&e, dnnl_cpu, 0) != dnnl_success) e = NULL;
-    return e;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, create_engine);
+    return the_engine;
 }
 
 static dnnl_stream_t stream(void) {
@@ -68,7 +77,25 @@ static dnnl_stream_t stream(void) {
 
 /* The calling thread's OpenMP thread count, set only when it differs (the first call on a thread
    allocates libgomp's per-thread state once). */
-static void use_threads(void) { if (omp_get_max_threads() != threads) omp_set_num_threads(threads); }
+static void use_threads(void) {
+    if (omp_get_max_threads() != threads) {
+        omp_set_dynamic(0);   /* the kernels' partition is fixed at creation: never a smaller team */
+        omp_set_num_threads(threads);
+    }
+}
+
+/* With libAllocCounter.so preloaded (measurements only), oneDNN's allocations are counted apart:
+   its C API allocates each primitive call's argument list, and nothing else in a step may. */
+static void (*attribute)(int);
+static void find_counter(void) { attribute = (void (*)(int))dlsym(RTLD_DEFAULT, "alexnet_mp_allocations_attribute"); }
+static dnnl_status_t execute(dnnl_primitive_t p, int nargs, const dnnl_exec_arg_t *args) {
+    if (attribute) attribute(1);
+    dnnl_status_t s = dnnl_primitive_execute(p, stream(), nargs, args);
+    if (attribute) attribute(0);
+    return s;
+}
+
+static int generated(const char *impl) { return strncmp(impl, "jit", 3) == 0 || strncmp(impl, "brg", 3) == 0; }
 
 static long max_l(long a, long b) { return a > b ? a : b; }
 
@@ -98,8 +125,9 @@ static int build(axmp_dnnl_conv *c, long images, pass *f, pass *b, pass *g, long
     TRY(dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct, &x_any, &w_any, &bias_md, &y_any, sd, pl, pr));
     TRY(dnnl_primitive_desc_create(&fpd, &fd, attr, eng, NULL));
     TRY(dnnl_primitive_desc_query(fpd, dnnl_query_impl_info_str, 0, &impl));
-    /* Only oneDNN's generated kernels beat the im2col path; its reference loops are 1000x slower. */
-    if (strncmp(impl, "jit", 3) != 0) { snprintf(why, why_len, "oneDNN has no jit kernel for it (it offers %s)", impl); goto fail; }
+    /* Only oneDNN's generated kernels ("jit:...", "brg...") beat the im2col path; its reference
+       loops are 1000x slower and its "gemm:" ones are im2col again. */
+    if (!generated(impl)) { snprintf(why, why_len, "oneDNN has no jit kernel for it (it offers %s)", impl); goto fail; }
     snprintf(c->impl, sizeof c->impl, "%s", impl);
     {
         const dnnl_memory_desc_t *x = dnnl_primitive_desc_query_md(fpd, dnnl_query_src_md, 0);
@@ -126,7 +154,7 @@ static int build(axmp_dnnl_conv *c, long images, pass *f, pass *b, pass *g, long
         TRY(dnnl_convolution_backward_data_desc_init(&bdd, dnnl_convolution_direct, &x_any, &w_any, &y_any, sd, pl, pr));
         TRY(dnnl_primitive_desc_create(&bpd, &bdd, attr, eng, fpd));
         TRY(dnnl_primitive_desc_query(bpd, dnnl_query_impl_info_str, 0, &impl));
-        if (strncmp(impl, "jit", 3) != 0) { snprintf(why, why_len, "oneDNN has no jit kernel for its input gradient (it offers %s)", impl); goto fail; }
+        if (!generated(impl)) { snprintf(why, why_len, "oneDNN has no jit kernel for its input gradient (it offers %s)", impl); goto fail; }
         const dnnl_memory_desc_t *dx = dnnl_primitive_desc_query_md(bpd, dnnl_query_diff_src_md, 0);
         const dnnl_memory_desc_t *w = dnnl_primitive_desc_query_md(bpd, dnnl_query_weights_md, 0);
         const dnnl_memory_desc_t *dy = dnnl_primitive_desc_query_md(bpd, dnnl_query_diff_dst_md, 0);
@@ -146,13 +174,14 @@ static int build(axmp_dnnl_conv *c, long images, pass *f, pass *b, pass *g, long
         sizes[0] = max_l(sizes[0], floats_of(w)); sizes[1] = max_l(sizes[1], floats_of(dy));
         sizes[2] = max_l(sizes[2], floats_of(dx)); sizes[3] = max_l(sizes[3], floats_of(sp));
         dnnl_primitive_desc_destroy(bpd);
+        bpd = NULL;
     }
     /* The weight gradient, where oneDNN has a jit kernel for it (else im2col computes it). */
     if (g && c->weights_gradient) {
         TRY(dnnl_convolution_backward_weights_desc_init(&wdd, dnnl_convolution_direct, &x_any, &w_any, NULL, &y_any, sd, pl, pr));
         TRY(dnnl_primitive_desc_create(&wpd, &wdd, attr, eng, fpd));
         TRY(dnnl_primitive_desc_query(wpd, dnnl_query_impl_info_str, 0, &impl));
-        if (strncmp(impl, "jit", 3) != 0) { c->weights_gradient = 0; goto done; }
+        if (!generated(impl)) { c->weights_gradient = 0; goto done; }
         const dnnl_memory_desc_t *x = dnnl_primitive_desc_query_md(wpd, dnnl_query_src_md, 0);
         const dnnl_memory_desc_t *dw = dnnl_primitive_desc_query_md(wpd, dnnl_query_diff_weights_md, 0);
         const dnnl_memory_desc_t *dy = dnnl_primitive_desc_query_md(wpd, dnnl_query_diff_dst_md, 0);
@@ -262,7 +291,7 @@ const char *axmp_dnnl_conv_impl(const axmp_dnnl_conv *c) { return c->impl; }
 
 static int exec2(dnnl_primitive_t p, dnnl_memory_t from, dnnl_memory_t to) {
     dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
-    return dnnl_primitive_execute(p, stream(), 2, a) != dnnl_success;
+    return execute(p, 2, a) != dnnl_success;
 }
 
 
@@ -292,11 +321,11 @@ static int run(axmp_dnnl_conv *c, pass q[2], const float *in, long in_plane, con
         if (forward) {
             dnnl_exec_arg_t a[5] = {{DNNL_ARG_SRC, x->blk_in}, {DNNL_ARG_WEIGHTS, x->blk_w}, {DNNL_ARG_BIAS, x->bias},
                                     {DNNL_ARG_DST, x->blk_out}, {DNNL_ARG_SCRATCHPAD, x->scratch}};
-            bad |= dnnl_primitive_execute(x->conv, stream(), 5, a) != dnnl_success;
+            bad |= execute(x->conv, 5, a) != dnnl_success;
         } else {
             dnnl_exec_arg_t a[4] = {{DNNL_ARG_DIFF_DST, x->blk_in}, {DNNL_ARG_WEIGHTS, x->blk_w},
                                     {DNNL_ARG_DIFF_SRC, x->blk_out}, {DNNL_ARG_SCRATCHPAD, x->scratch}};
-            bad |= dnnl_primitive_execute(x->conv, stream(), 4, a) != dnnl_success;
+            bad |= execute(x->conv, 4, a) != dnnl_success;
         }
         bad |= exec2(x->out_reorder, x->blk_out, x->user_out);
         n0 += x->images;
@@ -336,7 +365,7 @@ int axmp_dnnl_conv_backward_weights(axmp_dnnl_conv *c, const float *x, const flo
         bad |= exec2(q->out_reorder, q->user_out, q->blk_out);
         dnnl_exec_arg_t a[4] = {{DNNL_ARG_SRC, q->blk_in}, {DNNL_ARG_DIFF_DST, q->blk_out}, {DNNL_ARG_DIFF_WEIGHTS, q->blk_w},
                                 {DNNL_ARG_SCRATCHPAD, q->scratch}};
-        bad |= dnnl_primitive_execute(q->conv, stream(), 4, a) != dnnl_success;
+        bad |= execute(q->conv, 4, a) != dnnl_success;
         bad |= exec2(n0 == 0 ? q->w_reorder : q->sum_reorder, q->blk_w, q->user_w);
         n0 += q->images;
     }

@@ -1,5 +1,6 @@
 import AlexNetCore
 import AlexNetLayers
+import Foundation
 import XCTest
 import _TestSupport
 
@@ -248,7 +249,7 @@ final class ConvolutionTests: XCTestCase {
         for (i, (g, K)) in shapes.enumerated() {
             let conv = Convolution(name: "c", geometry: g, outChannels: K, algorithm: .auto, inputGradient: i > 0)
             let direct = try XCTUnwrap(conv.direct, "no oneDNN kernel for \(g)")
-            XCTAssertTrue(direct.implementation.hasPrefix("jit"), direct.implementation)
+            XCTAssertTrue(direct.implementation.hasPrefix("jit") || direct.implementation.hasPrefix("brg"), direct.implementation)
             XCTAssertEqual(direct.inputGradient, i > 0)
             XCTAssertGreaterThanOrEqual(conv.workspaceNeeded, direct.workspaceFloats)
             XCTAssertEqual(Convolution.workspaceFloats(for: g, outChannels: K, inputGradient: i > 0, algorithm: .auto),
@@ -275,7 +276,10 @@ final class ConvolutionTests: XCTestCase {
                 let chunked = try XCTUnwrap(OneDNNConvolution(g, outChannels: c.K, inputGradient: false,
                                                               budgetFloats: 2 * direct.perImageFloats))
                 XCTAssertEqual(chunked.chunk, 2)
-                let ws = Tensor("ws", [max(direct.workspaceFloats, chunked.workspaceFloats)])
+                let used = max(direct.workspaceFloats, chunked.workspaceFloats)
+                let ws = Tensor("ws", [used + 64])
+                for j in used..<(used + 64) { ws[j] = 12345 }
+                defer { for j in used..<(used + 64) { XCTAssertEqual(ws[j], 12345, "case \(n): oneDNN wrote past its workspace") } }
                 let out = y.data + i * c.K * N * g.outPlane, xi = x.data + (c.all ? 0 : i * Cg * N * c.H * c.W)
                 chunked.forward(x: xi, weight: conv.weight.value.data, bias: conv.bias.value.data, y: out, workspace: ws.data)
                 // Chunks of 1 image give the same bits as chunks of 2 (and a remainder of 1).
@@ -309,9 +313,37 @@ final class ConvolutionTests: XCTestCase {
         checkGradients("conv.dnnl.27", g3, outChannels: 8, seed: 175, algorithm: .auto)
     }
 
-    /// A group with two threads gets the same bits from oneDNN as with one, in all three passes
-    /// (each output is summed by one thread in one order), so a placement that gives a group two
-    /// threads computes the same numbers as one that gives it one.
+    /// A convolution made on one thread and run on another (a group worker) gives the same bits,
+    /// and writes nothing past its workspace, in all three passes.
+    func testOneDNNOnAnotherThreadGivesTheSameBits() throws {
+        let g = ConvGeometry(channels: 48, height: 13, width: 13, batch: 6, kernel: 5, stride: 1, pad: 2)
+        let conv = makeConvolution("conv", g, outChannels: 32, seed: 185, algorithm: .auto)
+        let direct = try XCTUnwrap(conv.direct)
+        XCTAssertTrue(direct.weightsGradient)
+        let x = randomTensor("x", [48, 6, 13, 13], seed: 186), dy = randomTensor("dy", [32, 6, 13, 13], seed: 187)
+        let ws = Tensor("ws", [conv.workspaceNeeded + 64])
+        for j in conv.workspaceNeeded..<(conv.workspaceNeeded + 64) { ws[j] = 12345 }
+        func run() -> [Float] {
+            let y = Tensor("y", dy.shape), dx = Tensor("dx", x.shape)
+            conv.forward(x: x.data, y: y.data, workspace: ws.data)
+            conv.backward(x: x.data, dy: dy.data, dx: dx.data, workspace: ws.data)
+            return y.array + dx.array + conv.weight.grad.array
+        }
+        let here = run()
+        let there = OtherThread(run)
+        let done = DispatchSemaphore(value: 0)
+        let t = Thread { there.result = there.body(); done.signal() }
+        t.stackSize = 8 << 20
+        t.start()
+        done.wait()
+        XCTAssertEqual(here, there.result)
+        for j in conv.workspaceNeeded..<(conv.workspaceNeeded + 64) { XCTAssertEqual(ws[j], 12345, "wrote past the workspace") }
+    }
+
+    /// A group with two threads gets the same bits from oneDNN as with one, in all three passes, at
+    /// this shape (oneDNN splits no sum between threads here; it may at others, where a group's
+    /// thread count would then change its bits, as every placement gives a group the same
+    /// count: ThreadPlan).
     func testOneDNNBitsDoNotDependOnThreads() throws {
         let g = ConvGeometry(channels: 32, height: 11, width: 11, batch: 8, kernel: 5, stride: 1, pad: 2)
         let before = BLAS.threads
@@ -330,4 +362,11 @@ final class ConvolutionTests: XCTestCase {
         }
         XCTAssertEqual(results[0], results[1])
     }
+}
+
+/// A body to run on another thread, and what it returned (the test waits for it).
+private final class OtherThread: @unchecked Sendable {
+    let body: () -> [Float]
+    var result: [Float] = []
+    init(_ body: @escaping () -> [Float]) { self.body = body }
 }

@@ -25,7 +25,10 @@ final class SimulatorTests: XCTestCase {
             }
             XCTAssertEqual(direct.buffers.bytes - workspace(direct), network.buffers.bytes - workspace(network),
                            "\(strategy): oneDNN changes only the workspaces")
-            XCTAssertGreaterThan(workspace(direct), workspace(network))
+            let conv2 = ConvGeometry(channels: 32, height: 11, width: 11, batch: 128, kernel: 5, stride: 1, pad: 2)
+            if Convolution(name: "probe", geometry: conv2, outChannels: 64, algorithm: .auto).direct != nil {
+                XCTAssertGreaterThan(workspace(direct), workspace(network))
+            }
             XCTAssertEqual(Tensor.liveBytes, tensorsBefore, "\(strategy): the network allocated tensors outside its arena")
             let owned = network.buffers.buffers.filter { $0.view == nil }.count
             XCTAssertGreaterThanOrEqual(arena, planned)
