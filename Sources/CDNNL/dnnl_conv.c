@@ -99,6 +99,26 @@ static int generated(const char *impl) { return strncmp(impl, "jit", 3) == 0 || 
 
 static long max_l(long a, long b) { return a > b ? a : b; }
 
+/* A pass's memory handles (their pointers are set at each call) and what its blocked copies and
+   scratchpad add to the workspace: sizes[0] the weights, [1] the input side, [2] the output side,
+   [3] the scratchpad. `in` is what the pass reads (x, or dy for the input gradient), `out` what it
+   writes (y, dx), or for the weight gradient the second thing it reads (dy). */
+static dnnl_status_t handles(pass *q, dnnl_engine_t eng, const dnnl_memory_desc_t *in_user, const dnnl_memory_desc_t *in_blk,
+                             const dnnl_memory_desc_t *w_user, const dnnl_memory_desc_t *w_blk,
+                             const dnnl_memory_desc_t *out_blk, const dnnl_memory_desc_t *out_user,
+                             const dnnl_memory_desc_t *sp, long sizes[4]) {
+    struct { dnnl_memory_t *m; const dnnl_memory_desc_t *md; } all[] = {
+        {&q->user_in, in_user}, {&q->blk_in, in_blk}, {&q->user_w, w_user}, {&q->blk_w, w_blk},
+        {&q->blk_out, out_blk}, {&q->user_out, out_user}, {&q->scratch, sp}};
+    for (int i = 0; i < 7; i++) {
+        dnnl_status_t s = dnnl_memory_create(all[i].m, all[i].md, eng, DNNL_MEMORY_NONE);
+        if (s != dnnl_success) return s;
+    }
+    sizes[0] = max_l(sizes[0], floats_of(w_blk)); sizes[1] = max_l(sizes[1], floats_of(in_blk));
+    sizes[2] = max_l(sizes[2], floats_of(out_blk)); sizes[3] = max_l(sizes[3], floats_of(sp));
+    return dnnl_success;
+}
+
 /* Builds the forward pass (and the input gradient's, when asked) for chunks of `images`. */
 static int build(axmp_dnnl_conv *c, long images, pass *f, pass *b, pass *g, long sizes[4], char *why, long why_len) {
     dnnl_engine_t eng = engine();
@@ -139,16 +159,8 @@ static int build(axmp_dnnl_conv *c, long images, pass *f, pass *b, pass *g, long
         TRY(reorder(&f->in_reorder, &x_user, x, eng));
         TRY(reorder(&f->w_reorder, &w_user, w, eng));
         TRY(reorder(&f->out_reorder, y, &y_user, eng));
-        TRY(dnnl_memory_create(&f->user_in, &x_user, eng, DNNL_MEMORY_NONE));
-        TRY(dnnl_memory_create(&f->blk_in, x, eng, DNNL_MEMORY_NONE));
-        TRY(dnnl_memory_create(&f->user_w, &w_user, eng, DNNL_MEMORY_NONE));
-        TRY(dnnl_memory_create(&f->blk_w, w, eng, DNNL_MEMORY_NONE));
+        TRY(handles(f, eng, &x_user, x, &w_user, w, y, &y_user, sp, sizes));
         TRY(dnnl_memory_create(&f->bias, &bias_md, eng, DNNL_MEMORY_NONE));
-        TRY(dnnl_memory_create(&f->blk_out, y, eng, DNNL_MEMORY_NONE));
-        TRY(dnnl_memory_create(&f->user_out, &y_user, eng, DNNL_MEMORY_NONE));
-        TRY(dnnl_memory_create(&f->scratch, sp, eng, DNNL_MEMORY_NONE));
-        sizes[0] = max_l(sizes[0], floats_of(w)); sizes[1] = max_l(sizes[1], floats_of(x));
-        sizes[2] = max_l(sizes[2], floats_of(y)); sizes[3] = max_l(sizes[3], floats_of(sp));
     }
     if (b) {
         TRY(dnnl_convolution_backward_data_desc_init(&bdd, dnnl_convolution_direct, &x_any, &w_any, &y_any, sd, pl, pr));
@@ -164,15 +176,7 @@ static int build(axmp_dnnl_conv *c, long images, pass *f, pass *b, pass *g, long
         TRY(reorder(&b->in_reorder, &y_user, dy, eng));
         TRY(reorder(&b->w_reorder, &w_user, w, eng));
         TRY(reorder(&b->out_reorder, dx, &x_user, eng));
-        TRY(dnnl_memory_create(&b->user_in, &y_user, eng, DNNL_MEMORY_NONE));
-        TRY(dnnl_memory_create(&b->blk_in, dy, eng, DNNL_MEMORY_NONE));
-        TRY(dnnl_memory_create(&b->user_w, &w_user, eng, DNNL_MEMORY_NONE));
-        TRY(dnnl_memory_create(&b->blk_w, w, eng, DNNL_MEMORY_NONE));
-        TRY(dnnl_memory_create(&b->blk_out, dx, eng, DNNL_MEMORY_NONE));
-        TRY(dnnl_memory_create(&b->user_out, &x_user, eng, DNNL_MEMORY_NONE));
-        TRY(dnnl_memory_create(&b->scratch, sp, eng, DNNL_MEMORY_NONE));
-        sizes[0] = max_l(sizes[0], floats_of(w)); sizes[1] = max_l(sizes[1], floats_of(dy));
-        sizes[2] = max_l(sizes[2], floats_of(dx)); sizes[3] = max_l(sizes[3], floats_of(sp));
+        TRY(handles(b, eng, &y_user, dy, &w_user, w, dx, &x_user, sp, sizes));
         dnnl_primitive_desc_destroy(bpd);
         bpd = NULL;
     }
@@ -203,15 +207,7 @@ static int build(axmp_dnnl_conv *c, long images, pass *f, pass *b, pass *g, long
             dnnl_primitive_desc_destroy(rpd);
             TRY(st);
         }
-        TRY(dnnl_memory_create(&g->user_in, &x_user, eng, DNNL_MEMORY_NONE));
-        TRY(dnnl_memory_create(&g->blk_in, x, eng, DNNL_MEMORY_NONE));
-        TRY(dnnl_memory_create(&g->user_out, &y_user, eng, DNNL_MEMORY_NONE));
-        TRY(dnnl_memory_create(&g->blk_out, dy, eng, DNNL_MEMORY_NONE));
-        TRY(dnnl_memory_create(&g->user_w, &w_user, eng, DNNL_MEMORY_NONE));
-        TRY(dnnl_memory_create(&g->blk_w, dw, eng, DNNL_MEMORY_NONE));
-        TRY(dnnl_memory_create(&g->scratch, sp, eng, DNNL_MEMORY_NONE));
-        sizes[0] = max_l(sizes[0], floats_of(dw)); sizes[1] = max_l(sizes[1], floats_of(x));
-        sizes[2] = max_l(sizes[2], floats_of(dy)); sizes[3] = max_l(sizes[3], floats_of(sp));
+        TRY(handles(g, eng, &x_user, x, &w_user, dw, dy, &y_user, sp, sizes));
     }
 done:
     if (sum_ops) dnnl_post_ops_destroy(sum_ops);
