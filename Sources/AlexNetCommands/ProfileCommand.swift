@@ -80,7 +80,7 @@ struct ProfileCommand: ParsableCommand {
                 c.print(report.table(rank: 0), terminator: "")
                 for r in 1..<report.ranks.count {
                     let rec = report.ranks[r]
-                    let comm = rec.layers.reduce(0) { $0 + $1.communicationSeconds } + rec.logits.seconds
+                    let comm = rec.communicationSeconds
                     c.print(String(format: "rank %d: step %.2f ms, communication %.2f ms (%.1f%%%@)", r,
                                    rec.stepSeconds / Double(rec.steps) * 1e3, comm / Double(rec.steps) * 1e3, 100 * comm / rec.stepSeconds,
                                    rec.waitingText(steps: Double(rec.steps))))

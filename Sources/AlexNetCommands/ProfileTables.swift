@@ -37,7 +37,7 @@ extension ProfileReport {
             rows.append(["stop check", "", "", ms(r.controlSeconds), "MPI_Allreduce (outside the step)", "", "", ""])
         }
         rows.append(["unaccounted", ms(r.unaccountedSeconds), "", "", "", "", "", share(r.unaccountedSeconds)])
-        let comm = r.layers.reduce(0) { $0 + $1.communicationSeconds } + r.logits.seconds
+        let comm = r.communicationSeconds
         let sent = r.layers.reduce(0) { $0 + [$1.exchangeForward, $1.exchangeBackward, $1.gradientSum].compactMap { $0 }.reduce(0) { $0 + $1.bytesSent } }
             + r.logits.bytesSent
         rows.append(["step", "", "", ms(comm), "", kib(sent), kib(sent), String(format: "%.2f ms", step * 1e3)])

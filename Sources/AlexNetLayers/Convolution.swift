@@ -28,7 +28,7 @@ public final class Convolution {
     public let bias: Parameter
     /// Output rows (`N·Ho` in all) lowered per GEMM: see `chunkRows(for:)`.
     public let chunk: Int
-    /// oneDNN's forward pass and input gradient, when it has a jit kernel for this shape.
+    /// oneDNN's passes (see the type's comment), when it has a generated kernel for this shape.
     public let direct: OneDNNConvolution?
 
     /// A convolution over the parameters it is given (`weight` `[K][C·kh·kw]`, `bias` `[K]`).
@@ -152,7 +152,7 @@ public final class Convolution {
     }
 }
 
-/// Which code computes a convolution's forward pass and input gradient.
+/// Which code computes a convolution's passes.
 public enum ConvolutionAlgorithm: String, Sendable {
     /// oneDNN's direct convolution where it has a generated kernel for the shape, im2col otherwise.
     case auto

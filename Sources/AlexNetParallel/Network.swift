@@ -285,17 +285,16 @@ public final class Network {
     @discardableResult
     public func measureWaiting() throws -> Double {
         guard let log = profile.callLog else { return 0 }
-        var waiting = 0.0
+        let logs = [(log.group, groupComm), (log.replicas, replicaComm)].filter { $0.1.size > 1 }
         // Every rank learns whether any communicator's ranks logged different calls, and all
         // stop together (a rank left in the second communicator's exchange would wait forever).
         var differ = false
-        for (mine, comm) in [(log.group, groupComm), (log.replicas, replicaComm)] where comm.size > 1 {
-            differ = try comm.allgather(Double(mine.count)).contains { Int($0) != mine.count } || differ
-        }
+        for (mine, comm) in logs { differ = try comm.allgather(Double(mine.count)).contains { Int($0) != mine.count } || differ }
         if try self.comm.anyRank(differ) {
             throw CommunicatorError("rank \(self.comm.rank): the ranks logged different communication calls")
         }
-        for (mine, comm) in [(log.group, groupComm), (log.replicas, replicaComm)] where comm.size > 1 {
+        var waiting = 0.0
+        for (mine, comm) in logs {
             let n = mine.count
             var all = [Double](repeating: 0, count: n * comm.size)
             for i in 0..<n { all[comm.rank * n + i] = mine[i] }

@@ -139,8 +139,8 @@ public final class Profile {
         }
     }
 
-    /// Starts (or restarts) the call log, with room for `steps` steps of `callsPerStep` calls
-    /// (sized once: appending in the step must not allocate).
+    /// Starts (or restarts) the call log with room for `capacity` calls of each kind (sized
+    /// once: appending in the step must not allocate).
     public func logCalls(capacity: Int) {
         callLog = ([], [])
         callLog!.group.reserveCapacity(capacity)
@@ -259,11 +259,13 @@ public final class Profile {
         public var steps: Int, stepSeconds: Double
         /// Of the seconds in collectives, those spent waiting for other ranks (nil: not measured).
         public var waitingSeconds: Double?
+        /// Seconds in every collective of the steps: the layers' and the logits' gather.
+        public var communicationSeconds: Double { layers.reduce(0) { $0 + $1.communicationSeconds } + logits.seconds }
         /// ": moving bytes 0.12 ms, waiting 1.30 ms" per step (empty when not measured).
         public func waitingText(steps: Double) -> String {
             guard let w = waitingSeconds else { return "" }
-            let comm = layers.reduce(0) { $0 + $1.communicationSeconds } + logits.seconds
-            return String(format: ": moving bytes %.2f ms, waiting for the other ranks %.2f ms", (comm - w) / steps * 1e3, w / steps * 1e3)
+            return String(format: ": moving bytes %.2f ms, waiting for the other ranks %.2f ms",
+                          (communicationSeconds - w) / steps * 1e3, w / steps * 1e3)
         }
         /// Bytes per rank of every collective called (the block each rank contributes).
         public func blockBytes(ranks: Int) -> [Int] {

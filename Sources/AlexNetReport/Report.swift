@@ -188,7 +188,7 @@ public func writeReport(runs dirs: [String], options: ReportOptions, log: (Strin
         if let m = measured {
             for (i, rr) in m.ranks.enumerated() {
                 let steps = Double(max(rr.steps, 1))
-                let comm = rr.layers.reduce(0) { $0 + $1.communicationSeconds } + rr.logits.seconds
+                let comm = rr.communicationSeconds
                 text += String(format: "rank %d: step %.1f ms, of which communication %.2f ms (%.1f%%), over %d steps. ", i,
                                1e3 * rr.stepSeconds / steps, 1e3 * comm / steps, 100 * comm / max(rr.stepSeconds, 1e-12), rr.steps)
             }
